@@ -1,0 +1,110 @@
+//! Building and serving the application, shared by `ai-dialer serve` and the tests.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::{check_new_password, hash_password, random_password},
+    domain::{email::Email, user::Role},
+    http::{AppState, rate_limit::LoginLimiter, routes},
+    store::Store,
+};
+
+/// Everything needed to serve requests.
+pub struct App {
+    pub router: Router,
+    pub state: AppState,
+}
+
+/// Assembles the router and its shared state around an open, migrated store.
+pub fn build(store: Store, public_url: Option<String>) -> App {
+    let (public_api, private_api, doc) = routes::api_parts();
+    let openapi_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let state = AppState {
+        store,
+        limiter: Arc::new(LoginLimiter::default()),
+        public_url,
+        openapi_json: Arc::new(openapi_json),
+    };
+    let router = routes::build(state.clone(), public_api, private_api);
+    App { router, state }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// The admin created on first start, for printing once.
+pub struct FirstAdmin {
+    pub email: String,
+    /// Set when the password was generated rather than given.
+    pub generated_password: Option<String>,
+}
+
+/// Creates the first admin when no user exists yet; `None` when users already exist.
+pub async fn ensure_admin(
+    store: &Store,
+    email: &str,
+    password: Option<&str>,
+) -> anyhow::Result<Option<FirstAdmin>> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let email =
+        Email::parse_field("DIALER_ADMIN_EMAIL", email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (password, generated) = match password {
+        Some(p) => {
+            check_new_password(p).map_err(|m| anyhow::anyhow!("DIALER_ADMIN_PASSWORD {m}"))?;
+            (p.to_owned(), None)
+        }
+        None => {
+            let p = random_password();
+            (p.clone(), Some(p))
+        }
+    };
+    let hash = hash_password(password).await?;
+    match store.create_user(email.as_str(), &hash, Role::Admin).await {
+        Ok(user) => Ok(Some(FirstAdmin {
+            email: user.email,
+            generated_password: generated,
+        })),
+        // Another instance created the first admin at the same moment.
+        Err(e) if e.is_conflict_on("email") => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,231 @@
+//! The `ai-dialer` command line: `serve` (the default), `migrate`, `user`, `token`, `import`.
+
+use std::{io::IsTerminal, path::PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{
+    app,
+    auth::{check_new_password, hash_password, new_api_token, random_password, token_digest},
+    config::{DatabaseArgs, ServeArgs, redact_url},
+    domain::{email::Email, phone::Region, timezone::TimeZoneName, user::Role},
+    import::{ImportOptions, import_csv},
+    store::{ConnectOptions, Store},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "ai-dialer", version, about = "Self-hosted AI outbound dialer", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    /// Settings for the default `serve` command.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and dialer (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Import leads from a CSV file.
+    Import {
+        /// The CSV file (header row required).
+        file: PathBuf,
+        /// Validate and report without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input when it is piped,
+    /// otherwise one is generated and printed.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin or member.
+        #[arg(long, default_value = "member", value_parser = ["admin", "member"])]
+        role: String,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it (shown only once).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Store> {
+    let mut opts = ConnectOptions::new(&db.database_url);
+    opts.max_connections = db.database_max_connections;
+    let store = Store::connect(&opts)
+        .await
+        .with_context(|| format!("opening database {}", redact_url(&db.database_url)))?;
+    store.migrate().await.context("migrating database")?;
+    Ok(store)
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(&cli.db, cli.serve).await,
+        Some(Command::Serve(args)) => serve(&cli.db, args).await,
+        Some(Command::Migrate) => {
+            open_store(&cli.db).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Some(Command::User(UserCommand::Create { email, role })) => {
+            let store = open_store(&cli.db).await?;
+            let email =
+                Email::parse(&email).map_err(|e| anyhow::anyhow!("--email {}", e.message))?;
+            let role = Role::parse(&role).context("--role must be admin or member")?;
+            let (password, generated) = if std::io::stdin().is_terminal() {
+                let p = random_password();
+                (p.clone(), true)
+            } else {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading password from stdin")?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            };
+            check_new_password(&password).map_err(|m| anyhow::anyhow!("password {m}"))?;
+            let user = store
+                .create_user(
+                    email.as_str(),
+                    &hash_password(password.clone()).await?,
+                    role,
+                )
+                .await
+                .map_err(|e| {
+                    if e.is_conflict_on("email") {
+                        anyhow::anyhow!("a user with this email already exists")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            println!("created {} {}", user.role.as_str(), user.email);
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+        Some(Command::User(UserCommand::List)) => {
+            let store = open_store(&cli.db).await?;
+            for u in store.list_users().await? {
+                println!("{}\t{}\t{}", u.id, u.role.as_str(), u.email);
+            }
+            Ok(())
+        }
+        Some(Command::Token(TokenCommand::Create { email, name })) => {
+            let store = open_store(&cli.db).await?;
+            let creds = store
+                .user_credentials(&email)
+                .await?
+                .with_context(|| format!("no user with email {email}"))?;
+            let secret = new_api_token();
+            store
+                .create_api_token(creds.user.id, &name, &token_digest(&secret))
+                .await?;
+            println!("{secret}");
+            Ok(())
+        }
+        Some(Command::Import { file, dry_run }) => import(&cli.db, &file, dry_run).await,
+    }
+}
+
+async fn import(db: &DatabaseArgs, file: &PathBuf, dry_run: bool) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    let settings = store.settings().await?;
+    let source =
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let opts = ImportOptions {
+        dry_run,
+        region: Region::parse(&settings.default_region).unwrap_or(Region::US),
+        default_timezone: TimeZoneName::parse(&settings.default_timezone)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let report = import_csv(
+        &store,
+        std::io::BufReader::with_capacity(256 * 1024, source),
+        opts,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("import refused: {e}"))?;
+    println!(
+        "{}{} imported, {} duplicates skipped, {} invalid rows (of {} rows)",
+        if dry_run { "dry run: " } else { "" },
+        report.imported,
+        report.duplicates,
+        report.invalid_count,
+        report.rows
+    );
+    for row in report.invalid.iter().take(50) {
+        println!(
+            "  line {}: {} ({:?}): {}",
+            row.row, row.column, row.value, row.message
+        );
+    }
+    if report.invalid.len() > 50 {
+        println!("  … and {} more", report.invalid_count - 50);
+    }
+    Ok(())
+}
+
+async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    if let Some(admin) = app::ensure_admin(
+        &store,
+        &args.admin_email,
+        args.admin_password.as_ref().map(|s| s.expose()),
+    )
+    .await?
+    {
+        // Printed, not logged: shown once to the person starting the server.
+        println!("Created the first admin account.");
+        println!("  email:    {}", admin.email);
+        match admin.generated_password {
+            Some(p) => println!("  password: {p}\n  (shown only now; change it after signing in)"),
+            None => println!("  password: the one in DIALER_ADMIN_PASSWORD"),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        database = store.engine().name(),
+        "listening on http://{addr}"
+    );
+    println!(
+        "AI Dialer is running at http://{addr} ({} database)",
+        store.engine().name()
+    );
+    let built = app::build(store.clone(), args.public_url);
+    app::serve(listener, built.router, app::shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,489 @@
+//! `/api/leads`: list, create, read, edit, delete, bulk actions and CSV export.
+
+use axum::{
+    body::Body,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::{Paged, page_params};
+use crate::{
+    domain::{
+        FieldError,
+        email::Email,
+        lead::{LeadInput, LeadPatch, LeadStatus, MAX_ATTEMPTS_EDIT, MAX_TEXT, NewLead},
+        phone::{Phone, Region},
+        required_text,
+        timezone::TimeZoneName,
+    },
+    http::{
+        AppState,
+        auth::CurrentUser,
+        error::{AppError, AppResult, ErrorBody},
+        extract::{Json, Path, Query, non_null},
+    },
+    store::leads::{BulkAction, Lead, LeadFilter, LeadListQuery, LeadSort, Order},
+};
+
+/// Filters shared by the list and the export.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeadListParams {
+    /// Comma-separated statuses, e.g. `pending,no_answer`.
+    status: Option<String>,
+    /// Case-insensitive text found in company, contact, email or phone.
+    q: Option<String>,
+    /// company_name, contact_name, phone, email, status, timezone, call_attempts,
+    /// last_called_at or created_at (default).
+    sort: Option<String>,
+    /// asc or desc (default desc).
+    order: Option<String>,
+    /// 1-based page number (default 1).
+    page: Option<u32>,
+    /// 10 (default), 20, 50 or 100.
+    per_page: Option<u32>,
+}
+
+impl LeadListParams {
+    fn filter(&self) -> Result<LeadFilter, AppError> {
+        let mut statuses = Vec::new();
+        for part in self
+            .status
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let status = LeadStatus::parse(part).ok_or_else(|| {
+                AppError::invalid("status", format!("unknown status {part:?}; use pending, calling, no_answer, scheduled, not_interested or error"))
+            })?;
+            if !statuses.contains(&status) {
+                statuses.push(status);
+            }
+        }
+        let q = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if q.is_some_and(|q| q.chars().count() > MAX_TEXT) {
+            return Err(AppError::invalid(
+                "q",
+                format!("must be at most {MAX_TEXT} characters"),
+            ));
+        }
+        Ok(LeadFilter {
+            statuses,
+            q: q.map(str::to_owned),
+        })
+    }
+
+    fn sort(&self) -> Result<(LeadSort, Order), AppError> {
+        let sort = match self.sort.as_deref().unwrap_or("created_at") {
+            "company_name" => LeadSort::CompanyName,
+            "contact_name" => LeadSort::ContactName,
+            "phone" => LeadSort::Phone,
+            "email" => LeadSort::Email,
+            "status" => LeadSort::Status,
+            "timezone" => LeadSort::Timezone,
+            "call_attempts" => LeadSort::CallAttempts,
+            "last_called_at" => LeadSort::LastCalledAt,
+            "created_at" => LeadSort::CreatedAt,
+            other => {
+                return Err(AppError::invalid(
+                    "sort",
+                    format!(
+                        "cannot sort by {other:?}; use company_name, contact_name, phone, email, status, timezone, call_attempts, last_called_at or created_at"
+                    ),
+                ));
+            }
+        };
+        let order = match self.order.as_deref().unwrap_or("desc") {
+            "asc" => Order::Asc,
+            "desc" => Order::Desc,
+            other => {
+                return Err(AppError::invalid(
+                    "order",
+                    format!("{other:?} is not asc or desc"),
+                ));
+            }
+        };
+        Ok((sort, order))
+    }
+}
+
+/// List leads, filtered, sorted and paginated.
+#[utoipa::path(get, path = "/api/leads", tag = "leads", params(LeadListParams),
+    responses((status = 200, body = Paged<Lead>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_leads(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(params): Query<LeadListParams>,
+) -> AppResult<Json<Paged<Lead>>> {
+    let (page, per_page) = page_params(params.page, params.per_page)?;
+    let (sort, order) = params.sort()?;
+    let query = LeadListQuery {
+        filter: params.filter()?,
+        sort,
+        order,
+        page,
+        per_page,
+    };
+    let result = state.store.list_leads(&query).await?;
+    Ok(Json(Paged {
+        items: result.items,
+        total: result.total,
+        page,
+        per_page,
+    }))
+}
+
+/// A new lead. `timezone` defaults to the settings' default time zone.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLeadRequest {
+    company_name: String,
+    contact_name: String,
+    /// Any common notation; stored as E.164 using the settings' default region.
+    phone: String,
+    email: String,
+    timezone: Option<String>,
+}
+
+async fn lead_defaults(state: &AppState) -> AppResult<(Region, TimeZoneName)> {
+    let settings = state.store.settings().await?;
+    let region = Region::parse(&settings.default_region).unwrap_or(Region::US);
+    let tz = TimeZoneName::parse(&settings.default_timezone).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!("stored default time zone is invalid: {e}"))
+    })?;
+    Ok((region, tz))
+}
+
+fn phone_conflict(err: crate::store::StoreError) -> AppError {
+    if err.is_conflict_on("phone") {
+        AppError::Conflict("a lead with this phone number already exists".into())
+    } else {
+        err.into()
+    }
+}
+
+/// Add one lead.
+#[utoipa::path(post, path = "/api/leads", tag = "leads", request_body = CreateLeadRequest,
+    responses((status = 201, body = Lead), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_lead(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Json(body): Json<CreateLeadRequest>,
+) -> AppResult<(StatusCode, Json<Lead>)> {
+    let (region, default_tz) = lead_defaults(&state).await?;
+    let input = LeadInput {
+        company_name: &body.company_name,
+        contact_name: &body.contact_name,
+        phone: &body.phone,
+        email: &body.email,
+        timezone: body.timezone.as_deref(),
+    };
+    let lead = NewLead::parse(&input, region, &default_tz).map_err(AppError::Validation)?;
+    let created = state
+        .store
+        .create_lead(&lead)
+        .await
+        .map_err(phone_conflict)?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Fetch one lead.
+#[utoipa::path(get, path = "/api/leads/{id}", tag = "leads", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Lead), (status = 404, body = ErrorBody)))]
+pub async fn get_lead(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Lead>> {
+    Ok(Json(
+        state
+            .store
+            .get_lead(id)
+            .await
+            .map_err(|e| not_found(e, "lead"))?,
+    ))
+}
+
+fn not_found(err: crate::store::StoreError, what: &str) -> AppError {
+    match err {
+        crate::store::StoreError::NotFound => AppError::not_found(what),
+        other => other.into(),
+    }
+}
+
+/// The fields a person may edit. Anything else in the body is refused.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLeadRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    company_name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    contact_name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    phone: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    email: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    timezone: Option<String>,
+    /// Any status but `calling`, which only the dialer sets.
+    #[serde(default, deserialize_with = "non_null")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    call_attempts: Option<i64>,
+}
+
+impl UpdateLeadRequest {
+    fn validate(&self, region: Region) -> Result<LeadPatch, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut check = |r: Result<(), FieldError>| {
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        };
+        let mut patch = LeadPatch::default();
+        if let Some(v) = &self.company_name {
+            check(required_text("company_name", v, MAX_TEXT).map(|v| patch.company_name = Some(v)));
+        }
+        if let Some(v) = &self.contact_name {
+            check(required_text("contact_name", v, MAX_TEXT).map(|v| patch.contact_name = Some(v)));
+        }
+        if let Some(v) = &self.phone {
+            check(Phone::parse(v, region).map(|v| patch.phone = Some(v)));
+        }
+        if let Some(v) = &self.email {
+            check(Email::parse(v).map(|v| patch.email = Some(v)));
+        }
+        if let Some(v) = &self.timezone {
+            check(TimeZoneName::parse(v).map(|v| patch.timezone = Some(v)));
+        }
+        if let Some(v) = &self.status {
+            check(LeadStatus::parse_manual("status", v).map(|v| patch.status = Some(v)));
+        }
+        if let Some(v) = self.call_attempts {
+            if (0..=MAX_ATTEMPTS_EDIT).contains(&v) {
+                patch.call_attempts = Some(v);
+            } else {
+                check(Err(FieldError::new(
+                    "call_attempts",
+                    format!("must be between 0 and {MAX_ATTEMPTS_EDIT}"),
+                )));
+            }
+        }
+        if errors.is_empty() && patch.is_empty() {
+            errors.push(FieldError::new("body", "names no field to change"));
+        }
+        if errors.is_empty() {
+            Ok(patch)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Edit a lead's editable fields.
+#[utoipa::path(patch, path = "/api/leads/{id}", tag = "leads", params(("id" = Uuid, Path)), request_body = UpdateLeadRequest,
+    responses((status = 200, body = Lead), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_lead(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<UpdateLeadRequest>,
+) -> AppResult<Json<Lead>> {
+    let (region, _) = lead_defaults(&state).await?;
+    let patch = body.validate(region).map_err(AppError::Validation)?;
+    let lead = state
+        .store
+        .update_lead(id, &patch)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => AppError::not_found("lead"),
+            other => phone_conflict(other),
+        })?;
+    Ok(Json(lead))
+}
+
+/// Delete a lead and its call history.
+#[utoipa::path(delete, path = "/api/leads/{id}", tag = "leads", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_lead(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> AppResult<StatusCode> {
+    state
+        .store
+        .delete_lead(id)
+        .await
+        .map_err(|e| not_found(e, "lead"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Most leads one bulk request may name.
+pub const MAX_BULK_IDS: usize = 20_000;
+
+/// A bulk action on selected leads.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    ids: Vec<Uuid>,
+    /// `delete`, `set_status` (with `status`) or `requeue`.
+    action: String,
+    status: Option<String>,
+}
+
+/// How many leads a bulk action changed.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct BulkResponse {
+    affected: u64,
+}
+
+/// Delete, re-status or requeue many leads at once.
+#[utoipa::path(post, path = "/api/leads/bulk", tag = "leads", request_body = BulkRequest,
+    responses((status = 200, body = BulkResponse), (status = 422, body = ErrorBody)))]
+pub async fn bulk_leads(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Json(body): Json<BulkRequest>,
+) -> AppResult<Json<BulkResponse>> {
+    if body.ids.is_empty() {
+        return Err(AppError::invalid("ids", "must name at least one lead"));
+    }
+    if body.ids.len() > MAX_BULK_IDS {
+        return Err(AppError::invalid(
+            "ids",
+            format!("may name at most {MAX_BULK_IDS} leads per request"),
+        ));
+    }
+    let action = match (body.action.as_str(), body.status.as_deref()) {
+        ("delete", None) => BulkAction::Delete,
+        ("requeue", None) => BulkAction::Requeue,
+        ("set_status", Some(s)) => BulkAction::SetStatus(LeadStatus::parse_manual("status", s)?),
+        ("set_status", None) => {
+            return Err(AppError::invalid("status", "is required for set_status"));
+        }
+        ("delete" | "requeue", Some(_)) => {
+            return Err(AppError::invalid("status", "is only used with set_status"));
+        }
+        (other, _) => {
+            return Err(AppError::invalid(
+                "action",
+                format!("unknown action {other:?}; use delete, set_status or requeue"),
+            ));
+        }
+    };
+    let affected = state.store.bulk_leads(&body.ids, action).await?;
+    Ok(Json(BulkResponse { affected }))
+}
+
+/// Export the leads matching the filters as CSV (all pages).
+#[utoipa::path(get, path = "/api/leads/export", tag = "leads", params(LeadListParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = ErrorBody)))]
+pub async fn export_leads(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Query(params): Query<LeadListParams>,
+) -> AppResult<Response> {
+    let filter = params.filter()?;
+    let (sort, order) = params.sort()?;
+    let (rows_tx, rows_rx) = mpsc::channel::<Lead>(256);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(err) = store.stream_leads(&filter, sort, order, rows_tx).await {
+            tracing::error!(error.cause_chain = ?err, "lead export stopped early");
+        }
+    });
+    let header_line = csv_line(&EXPORT_HEADER.map(String::from));
+    let stream =
+        futures_util::stream::unfold((rows_rx, Some(header_line)), |(mut rx, first)| async move {
+            if let Some(first) = first {
+                return Some((Ok::<_, std::io::Error>(first), (rx, None)));
+            }
+            let lead = rx.recv().await?;
+            Some((Ok(csv_line(&export_row(&lead))), (rx, None)))
+        });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"leads.csv\"",
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+const EXPORT_HEADER: [&str; 13] = [
+    "id",
+    "company_name",
+    "contact_name",
+    "phone",
+    "email",
+    "status",
+    "status_reason",
+    "timezone",
+    "call_attempts",
+    "last_called_at",
+    "next_call_at",
+    "cal_booking_uid",
+    "created_at",
+];
+
+fn export_row(l: &Lead) -> [String; 13] {
+    let ts = |v: Option<i64>| v.map(crate::domain::millis_to_rfc3339).unwrap_or_default();
+    [
+        l.id.to_string(),
+        formula_safe(&l.company_name),
+        formula_safe(&l.contact_name),
+        l.phone.clone(),
+        formula_safe(&l.email),
+        l.status.as_str().into(),
+        formula_safe(l.status_reason.as_deref().unwrap_or("")),
+        l.timezone.clone(),
+        l.call_attempts.to_string(),
+        ts(l.last_called_at),
+        ts(l.next_call_at),
+        l.cal_booking_uid.clone().unwrap_or_default(),
+        ts(Some(l.created_at)),
+    ]
+}
+
+/// Spreadsheets run cells that start with `=`, `+`, `-` or `@` as formulas; a leading
+/// apostrophe keeps imported text inert. Phone numbers (always `+digits`) are left alone.
+fn formula_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+fn csv_line(fields: &[String]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    let _ = w.write_record(fields);
+    w.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(formula_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(formula_safe("Acme"), "Acme");
+    }
+
+    #[test]
+    fn csv_lines_quote_when_needed() {
+        assert_eq!(csv_line(&["a,b".into(), "c".into()]), b"\"a,b\",c\n");
+    }
+}

@@ -1,0 +1,113 @@
+//! `/api/settings`: everyone may read them; only admins may change them.
+
+use axum::extract::State;
+use serde::Deserialize;
+
+use crate::{
+    domain::{FieldError, phone::Region, timezone::TimeZoneName},
+    http::{
+        AppState,
+        auth::{Admin, CurrentUser},
+        error::{AppError, AppResult, ErrorBody},
+        extract::{Json, non_null},
+    },
+    store::settings::{Settings, SettingsPatch},
+};
+
+/// Bounds on each numeric setting, also enforced by the schema.
+pub const MAX_CALLS_BATCH: (i64, i64) = (1, 1000);
+pub const RETRY_INTERVAL: (i64, i64) = (1, 10_080);
+pub const MAX_ATTEMPTS: (i64, i64) = (1, 20);
+
+/// Read the dialer settings.
+#[utoipa::path(get, path = "/api/settings", tag = "settings", responses((status = 200, body = Settings)))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> AppResult<Json<Settings>> {
+    Ok(Json(state.store.settings().await?))
+}
+
+/// Fields to change; the rest stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettingsRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    automation_enabled: Option<bool>,
+    /// 1–1000 calls in progress at once.
+    #[serde(default, deserialize_with = "non_null")]
+    max_calls_batch: Option<i64>,
+    /// 1–10080 minutes.
+    #[serde(default, deserialize_with = "non_null")]
+    retry_interval: Option<i64>,
+    /// 1–20 calls per lead.
+    #[serde(default, deserialize_with = "non_null")]
+    max_attempts: Option<i64>,
+    /// ISO 3166-1 alpha-2, e.g. `US`.
+    #[serde(default, deserialize_with = "non_null")]
+    default_region: Option<String>,
+    /// IANA time zone, e.g. `America/Chicago`.
+    #[serde(default, deserialize_with = "non_null")]
+    default_timezone: Option<String>,
+}
+
+fn bounded(
+    field: &'static str,
+    v: Option<i64>,
+    (lo, hi): (i64, i64),
+    errors: &mut Vec<FieldError>,
+) -> Option<i64> {
+    let v = v?;
+    if (lo..=hi).contains(&v) {
+        Some(v)
+    } else {
+        errors.push(FieldError::new(
+            field,
+            format!("must be between {lo} and {hi}"),
+        ));
+        None
+    }
+}
+
+/// Change dialer settings (admins only).
+#[utoipa::path(patch, path = "/api/settings", tag = "settings", request_body = UpdateSettingsRequest,
+    responses((status = 200, body = Settings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_settings(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Json(body): Json<UpdateSettingsRequest>,
+) -> AppResult<Json<Settings>> {
+    let mut errors = Vec::new();
+    let patch = SettingsPatch {
+        automation_enabled: body.automation_enabled,
+        max_calls_batch: bounded(
+            "max_calls_batch",
+            body.max_calls_batch,
+            MAX_CALLS_BATCH,
+            &mut errors,
+        ),
+        retry_interval: bounded(
+            "retry_interval",
+            body.retry_interval,
+            RETRY_INTERVAL,
+            &mut errors,
+        ),
+        max_attempts: bounded("max_attempts", body.max_attempts, MAX_ATTEMPTS, &mut errors),
+        default_region: body.default_region.as_deref().and_then(|r| {
+            Region::parse(r)
+                .map(|r| r.code())
+                .map_err(|e| errors.push(e))
+                .ok()
+        }),
+        default_timezone: body.default_timezone.as_deref().and_then(|tz| {
+            TimeZoneName::parse(tz)
+                .map(TimeZoneName::into_string)
+                .map_err(|e| errors.push(FieldError::new("default_timezone", e.message)))
+                .ok()
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok(Json(state.store.update_settings(&patch).await?))
+}

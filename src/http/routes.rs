@@ -1,0 +1,147 @@
+//! Every route in one place. API routes are registered with their OpenAPI descriptions, so
+//! `/api/openapi.json` is generated from this table and cannot drift from it.
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::header,
+    middleware::{from_fn, from_fn_with_state},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme},
+};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
+};
+
+use super::{
+    AppState,
+    api::{auth, call_logs, health, import, leads, settings, tokens, users},
+    auth::{require_page_user, require_user},
+    error::AppError,
+    pages, security,
+};
+
+/// Largest JSON body accepted anywhere (imports stream and have their own limit).
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "AI Dialer API", description = "Leads, calls, settings and users of an AI Dialer server."),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
+    tags(
+        (name = "leads"), (name = "calls"), (name = "settings"), (name = "auth"),
+        (name = "users"), (name = "tokens"), (name = "health"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                super::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// Routes anyone may call.
+fn public_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(auth::login))
+}
+
+/// Routes that need a signed-in user (enforced by one layer in [`build`]).
+fn private_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::logout))
+        .routes(routes!(leads::list_leads, leads::create_lead))
+        .routes(routes!(
+            leads::get_lead,
+            leads::update_lead,
+            leads::delete_lead
+        ))
+        .routes(routes!(leads::bulk_leads))
+        .routes(routes!(leads::export_leads))
+        .routes(
+            routes!(import::import_leads)
+                .layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES as usize)),
+        )
+        .routes(routes!(call_logs::list_call_logs))
+        .routes(routes!(call_logs::get_call_log))
+        .routes(routes!(call_logs::get_call_report))
+        .routes(routes!(settings::get_settings, settings::update_settings))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::update_user, users::delete_user))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::delete_token))
+}
+
+/// Splits the API routers into axum routers and the OpenAPI document describing them.
+pub fn api_parts() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let (public, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(public_api())
+        .split_for_parts();
+    let (private, private_doc) = private_api().split_for_parts();
+    doc.merge(private_doc);
+    (public, private, doc)
+}
+
+/// Assembles the whole application around `state`.
+pub fn build(
+    state: AppState,
+    public_api: Router<AppState>,
+    private_api: Router<AppState>,
+) -> Router {
+    let private_api = private_api
+        .route("/api/openapi.json", get(openapi_json))
+        // Unknown API paths answer 401 to strangers and 404 to users, revealing nothing.
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .layer(from_fn_with_state(state.clone(), require_user));
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/logout", post(pages::login::logout_submit))
+        .layer(from_fn_with_state(state.clone(), require_page_user));
+    Router::new()
+        .merge(public_api)
+        .merge(private_api)
+        .merge(pages)
+        .route(
+            "/login",
+            get(pages::login::login_page).post(pages::login::login_submit),
+        )
+        .route("/static/app.css", get(pages::app_css))
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .layer(from_fn(security::security_headers))
+        .layer(super::trace::layer())
+        .with_state(state)
+}
+
+async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi_json.as_str().to_owned(),
+    )
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound("no such API route".into())
+}

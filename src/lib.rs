@@ -1,0 +1,12 @@
+//! AI Dialer: a self-hosted AI outbound dialer. The binary (`src/main.rs`) is a thin CLI over
+//! this library, which the integration tests drive directly.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod import;
+pub mod store;
+pub mod telemetry;

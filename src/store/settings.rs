@@ -1,0 +1,83 @@
+//! The single settings row: dialer knobs editable from the dashboard.
+
+use serde::Serialize;
+use sqlx::FromRow;
+
+use super::{Bind, Store, StoreResult, bind_all, read, write};
+use crate::domain::{Millis, now_millis};
+
+/// Dialer settings. There is exactly one row; the schema enforces it.
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct Settings {
+    /// Whether the scheduler places calls.
+    pub automation_enabled: bool,
+    /// The most calls in progress at once (the concurrency cap).
+    pub max_calls_batch: i64,
+    /// Minutes to wait before calling an unanswered lead again.
+    pub retry_interval: i64,
+    /// Calls to place per lead before giving up.
+    pub max_attempts: i64,
+    /// Region (ISO 3166-1 alpha-2) for phone numbers written without a country code.
+    pub default_region: String,
+    /// Time zone for leads imported or created without one.
+    pub default_timezone: String,
+    #[serde(with = "crate::domain::serde_millis")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Millis,
+}
+
+/// Validated changes to settings; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsPatch {
+    pub automation_enabled: Option<bool>,
+    pub max_calls_batch: Option<i64>,
+    pub retry_interval: Option<i64>,
+    pub max_attempts: Option<i64>,
+    pub default_region: Option<String>,
+    pub default_timezone: Option<String>,
+}
+
+const COLUMNS: &str = "automation_enabled, max_calls_batch, retry_interval, max_attempts, \
+    default_region, default_timezone, updated_at";
+
+impl Store {
+    pub async fn settings(&self) -> StoreResult<Settings> {
+        let sql = format!("SELECT {COLUMNS} FROM settings WHERE id = 1");
+        Ok(read!(self, pool => sqlx::query_as::<_, Settings>(&sql).fetch_one(pool).await?))
+    }
+
+    /// Writes only the fields present in `patch`, so two people editing different settings
+    /// (or the automation switch racing the settings form) never undo each other.
+    pub async fn update_settings(&self, patch: &SettingsPatch) -> StoreResult<Settings> {
+        let mut binds = vec![Bind::Int(now_millis())];
+        let mut sets = vec!["updated_at = $1".to_owned()];
+        let mut push = |col: &str, b: Bind| {
+            binds.push(b);
+            sets.push(format!("{col} = ${}", binds.len()));
+        };
+        if let Some(v) = patch.automation_enabled {
+            push("automation_enabled", Bind::Bool(v));
+        }
+        if let Some(v) = patch.max_calls_batch {
+            push("max_calls_batch", Bind::Int(v));
+        }
+        if let Some(v) = patch.retry_interval {
+            push("retry_interval", Bind::Int(v));
+        }
+        if let Some(v) = patch.max_attempts {
+            push("max_attempts", Bind::Int(v));
+        }
+        if let Some(v) = &patch.default_region {
+            push("default_region", Bind::Text(v.clone()));
+        }
+        if let Some(v) = &patch.default_timezone {
+            push("default_timezone", Bind::Text(v.clone()));
+        }
+        let sql = format!(
+            "UPDATE settings SET {} WHERE id = 1 RETURNING {COLUMNS}",
+            sets.join(", ")
+        );
+        Ok(write!(self, pool =>
+            bind_all!(sqlx::query_as::<_, Settings>(&sql), &binds).fetch_one(pool).await?))
+    }
+}

@@ -1,0 +1,10 @@
+//! Logging setup. `RUST_LOG` overrides the default filter.
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// Installs the global subscriber (once; later calls are ignored).
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let _ = fmt().with_env_filter(filter).with_target(false).try_init();
+}
