@@ -163,7 +163,7 @@ fn csv_error(err: csv::Error) -> ImportError {
     }
 }
 
-fn utf8_field<'a>(bytes: &'a [u8], line: u64) -> Result<&'a str, ImportError> {
+fn utf8_field(bytes: &[u8], line: u64) -> Result<&str, ImportError> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         ImportError::BadFile(format!(
             "line {line} is not UTF-8 text; export the spreadsheet as CSV (UTF-8)"

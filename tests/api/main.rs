@@ -1,1 +1,10 @@
-//! Integration tests.
+//! Integration tests: the real server over HTTP, on SQLite and on PostgreSQL.
+
+mod auth;
+mod call_logs;
+mod cli;
+mod helpers;
+mod import;
+mod leads;
+mod settings;
+mod users;
