@@ -13,8 +13,18 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 /// Prefix that makes our API tokens recognisable (e.g. to secret scanners).
 pub const TOKEN_PREFIX: &str = "dlr_";
 
+/// Argon2 runs at most this many at once: each takes ~19 MiB and a core for tens of
+/// milliseconds, so a flood of sign-ins queues here instead of exhausting memory.
+const MAX_CONCURRENT_HASHES: usize = 4;
+
+fn hash_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(MAX_CONCURRENT_HASHES))
+}
+
 /// Hashes a password with argon2id on a blocking thread (it is deliberately slow).
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    let _permit = hash_permits().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -27,6 +37,9 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 
 /// Checks a password against a stored hash. A malformed hash counts as a mismatch.
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let Ok(_permit) = hash_permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {

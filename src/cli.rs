@@ -102,15 +102,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let email =
                 Email::parse(&email).map_err(|e| anyhow::anyhow!("--email {}", e.message))?;
             let role = Role::parse(&role).context("--role must be admin or member")?;
-            let (password, generated) = if std::io::stdin().is_terminal() {
-                let p = random_password();
-                (p.clone(), true)
-            } else {
-                let mut line = String::new();
+            let mut piped = String::new();
+            if !std::io::stdin().is_terminal() {
                 std::io::stdin()
-                    .read_line(&mut line)
+                    .read_line(&mut piped)
                     .context("reading password from stdin")?;
-                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            }
+            let piped = piped.trim_end_matches(['\r', '\n']);
+            // Nothing piped (a terminal, or an empty stdin under cron): generate one.
+            let (password, generated) = if piped.is_empty() {
+                (random_password(), true)
+            } else {
+                (piped.to_owned(), false)
             };
             check_new_password(&password).map_err(|m| anyhow::anyhow!("password {m}"))?;
             let user = store
@@ -190,7 +193,7 @@ async fn import(db: &DatabaseArgs, file: &PathBuf, dry_run: bool) -> anyhow::Res
         );
     }
     if report.invalid.len() > 50 {
-        println!("  … and {} more", report.invalid_count - 50);
+        println!("  … and {} more problems", report.invalid.len() - 50);
     }
     Ok(())
 }

@@ -100,3 +100,18 @@ CREATE TABLE api_tokens (
 );
 
 CREATE UNIQUE INDEX api_tokens_token_hash_key ON api_tokens (token_hash);
+
+-- updated_at is maintained by the schema too: an UPDATE that does not set it gets "now".
+CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.updated_at = OLD.updated_at THEN
+        NEW.updated_at := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER settings_touch_updated_at BEFORE UPDATE ON settings FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+CREATE TRIGGER leads_touch_updated_at BEFORE UPDATE ON leads FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+CREATE TRIGGER call_logs_touch_updated_at BEFORE UPDATE ON call_logs FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+CREATE TRIGGER users_touch_updated_at BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch_updated_at();

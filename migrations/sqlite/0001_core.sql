@@ -100,3 +100,28 @@ CREATE TABLE api_tokens (
 );
 
 CREATE UNIQUE INDEX api_tokens_token_hash_key ON api_tokens (token_hash);
+
+-- updated_at is maintained by the schema too: an UPDATE that does not set it gets "now".
+CREATE TRIGGER settings_touch_updated_at AFTER UPDATE ON settings FOR EACH ROW
+WHEN NEW.updated_at = OLD.updated_at
+BEGIN
+    UPDATE settings SET updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER leads_touch_updated_at AFTER UPDATE ON leads FOR EACH ROW
+WHEN NEW.updated_at = OLD.updated_at
+BEGIN
+    UPDATE leads SET updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER call_logs_touch_updated_at AFTER UPDATE ON call_logs FOR EACH ROW
+WHEN NEW.updated_at = OLD.updated_at
+BEGIN
+    UPDATE call_logs SET updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER users_touch_updated_at AFTER UPDATE ON users FOR EACH ROW
+WHEN NEW.updated_at = OLD.updated_at
+BEGIN
+    UPDATE users SET updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) WHERE id = NEW.id;
+END;

@@ -7,6 +7,7 @@ pub mod phone;
 pub mod serde_millis;
 pub mod timezone;
 pub mod user;
+pub mod window;
 
 use std::fmt;
 

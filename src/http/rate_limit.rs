@@ -7,8 +7,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Failed attempts allowed per key within [`WINDOW`].
+/// Failed attempts allowed per email within [`WINDOW`].
 pub const MAX_FAILURES: usize = 10;
+/// Failed attempts allowed per client address: higher, because an office or a proxy puts
+/// many people behind one address.
+pub const MAX_FAILURES_PER_ADDRESS: usize = 50;
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Keys kept before stale ones are swept.
 const SWEEP_AT: usize = 10_000;
@@ -19,6 +22,35 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
+    /// Counts an attempt before the password is checked, so parallel guesses cannot all slip
+    /// under the limit; `Err(seconds)` when a key is already over it. Call [`forgive`] when
+    /// the attempt succeeds.
+    ///
+    /// [`forgive`]: LoginLimiter::forgive
+    pub fn attempt(&self, keys: &[String]) -> Result<(), u64> {
+        self.check(keys)?;
+        self.record_failure(keys);
+        Ok(())
+    }
+
+    /// Takes back the attempt recorded by the latest [`LoginLimiter::attempt`] on `keys`.
+    pub fn forgive(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some(times) = map.get_mut(key) {
+                times.pop_back();
+            }
+        }
+    }
+
+    fn limit(key: &str) -> usize {
+        if key.starts_with("ip:") {
+            MAX_FAILURES_PER_ADDRESS
+        } else {
+            MAX_FAILURES
+        }
+    }
+
     /// `Err(seconds)` when any key is over its limit, with how long until it frees up.
     pub fn check(&self, keys: &[String]) -> Result<(), u64> {
         let now = Instant::now();
@@ -32,7 +64,7 @@ impl LoginLimiter {
                 {
                     times.pop_front();
                 }
-                if times.len() >= MAX_FAILURES {
+                if times.len() >= Self::limit(key) {
                     let oldest = times.front().copied().unwrap_or(now);
                     let secs = WINDOW
                         .saturating_sub(now.duration_since(oldest))
@@ -64,6 +96,32 @@ impl LoginLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn successful_attempts_are_forgiven() {
+        let limiter = LoginLimiter::default();
+        let keys = vec!["ip:9".to_owned(), "email:z".to_owned()];
+        for _ in 0..MAX_FAILURES * 2 {
+            limiter.attempt(&keys).unwrap();
+            limiter.forgive(&keys);
+        }
+        assert!(limiter.check(&keys).is_ok());
+    }
+
+    #[test]
+    fn addresses_get_a_higher_limit() {
+        let limiter = LoginLimiter::default();
+        for i in 0..MAX_FAILURES_PER_ADDRESS {
+            limiter
+                .attempt(&["ip:1".into(), format!("email:{i}")])
+                .unwrap();
+        }
+        assert!(
+            limiter
+                .attempt(&["ip:1".into(), "email:new".into()])
+                .is_err()
+        );
+    }
 
     #[test]
     fn blocks_after_too_many_failures() {

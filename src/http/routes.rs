@@ -129,7 +129,9 @@ pub fn build(
         )
         .route("/static/app.css", get(pages::app_css))
         .fallback(pages::not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .layer(from_fn(refuse_oversized_bodies))
         .layer(from_fn(security::security_headers))
         .layer(super::trace::layer())
         .with_state(state)
@@ -140,6 +142,42 @@ async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/json")],
         state.openapi_json.as_str().to_owned(),
     )
+}
+
+/// Answers 413 from the announced `Content-Length`, before reading any of the body, so an
+/// oversized upload is refused at once instead of after it has been sent. The import route
+/// streams and enforces its own, larger limit.
+async fn refuse_oversized_bodies(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = if req.uri().path() == "/api/leads/import" {
+        import::MAX_UPLOAD_BYTES
+    } else {
+        MAX_JSON_BYTES as u64
+    };
+    if announced.is_some_and(|len| len > limit) {
+        return AppError::BadRequest {
+            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            code: "payload_too_large",
+            message: format!("request bodies are limited to {limit} bytes"),
+        }
+        .into_response();
+    }
+    next.run(req).await
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::BadRequest {
+        status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: "this route does not accept that method".into(),
+    }
 }
 
 async fn api_not_found() -> AppError {

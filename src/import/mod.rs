@@ -116,7 +116,7 @@ where
             // Dropping the receiver stops the parser at its next batch.
             drop(rx);
             if let Some(tx) = sink {
-                let _ = tx.abort().await;
+                tx.abort().await;
             }
             return Err(e.into());
         }
@@ -125,19 +125,19 @@ where
         Ok(Ok(summary)) => summary,
         Ok(Err(e)) => {
             if let Some(tx) = sink {
-                tx.abort().await?;
+                tx.abort().await;
             }
             return Err(e);
         }
         Err(join) => {
             if let Some(tx) = sink {
-                tx.abort().await?;
+                tx.abort().await;
             }
             return Err(ImportError::Io(io::Error::other(join.to_string())));
         }
     };
     let imported = match sink {
-        Some(tx) if opts.dry_run => tx.abort().await?,
+        Some(tx) if opts.dry_run => tx.count_new().await?,
         Some(tx) => tx.finish().await?,
         None => 0,
     };

@@ -40,7 +40,12 @@ impl Engine {
 /// reads use a separate pool that WAL lets run beside the writer.
 #[derive(Clone)]
 pub(crate) enum Pools {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        /// For connections of their own (imports stage rows on one).
+        options: Box<SqliteConnectOptions>,
+    },
     Postgres(PgPool),
 }
 
@@ -166,10 +171,14 @@ impl Store {
         let read = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.acquire_timeout)
-            .connect_with(base)
+            .connect_with(base.clone())
             .await?;
         Ok(Store {
-            pools: Pools::Sqlite { read, write },
+            pools: Pools::Sqlite {
+                read,
+                write,
+                options: Box::new(base),
+            },
         })
     }
 
@@ -198,7 +207,7 @@ impl Store {
     /// Closes every pooled connection (used on shutdown and by tests).
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { read, write } => {
+            Pools::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }

@@ -139,16 +139,61 @@ impl Store {
         }))
     }
 
+    /// Changes a role, refusing (with [`StoreError::Conflict`] on `last_admin`) to demote
+    /// the last admin. The check and the change happen in one serialised transaction, so two
+    /// admins demoting each other at once cannot leave none.
     pub async fn set_user_role(&self, id: Uuid, role: Role) -> StoreResult<User> {
-        let row: Option<UserRow> = write!(self, pool => sqlx::query_as::<_, UserRow>(
-            "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3 RETURNING id, email, role, created_at",
-        )
-        .bind(role.as_str())
-        .bind(now_millis())
-        .bind(id)
-        .fetch_optional(pool)
-        .await?);
-        row.map(User::from).ok_or(StoreError::NotFound)
+        self.guard_last_admin(id, Some(role))
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes a user, refusing to delete the last admin (see [`Store::set_user_role`]).
+    pub async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
+        self.guard_last_admin(id, None).await?;
+        Ok(())
+    }
+
+    /// Sets `id`'s role (`Some`) or deletes it (`None`) unless that would leave no admin.
+    async fn guard_last_admin(&self, id: Uuid, role: Option<Role>) -> StoreResult<Option<User>> {
+        write!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if self.engine() == super::Engine::Postgres {
+                // Serialises admin changes across instances; SQLite has one writer anyway.
+                sqlx::query("SELECT pg_advisory_xact_lock(4200001)").execute(&mut *tx).await?;
+            }
+            let current: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(current) = current else { return Err(StoreError::NotFound) };
+            let stays_admin = role == Some(Role::Admin);
+            if current == "admin" && !stays_admin {
+                let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND id <> $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if others == 0 {
+                    return Err(StoreError::Conflict { what: "last_admin".into() });
+                }
+            }
+            let user = match role {
+                Some(role) => Some(User::from(sqlx::query_as::<_, UserRow>(
+                    "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3 RETURNING id, email, role, created_at",
+                )
+                .bind(role.as_str())
+                .bind(now_millis())
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?)),
+                None => {
+                    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                    None
+                }
+            };
+            tx.commit().await?;
+            Ok(user)
+        })
     }
 
     /// Replaces a password and signs the user out everywhere.
@@ -168,21 +213,6 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
-    }
-
-    pub async fn delete_user(&self, id: Uuid) -> StoreResult<()> {
-        let done = write!(self, pool =>
-            sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
-    pub async fn count_admins(&self) -> StoreResult<i64> {
-        Ok(read!(self, pool =>
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE role = 'admin'")
-                .fetch_one(pool).await?))
     }
 
     pub async fn create_session(

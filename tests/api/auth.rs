@@ -75,6 +75,23 @@ async fn wrong_credentials_are_refused_then_rate_limited(app: TestApp) {
         "rate_limited",
     )
     .await;
+    // Input that cannot be an address is refused without reaching the database.
+    for email in ["a\u{0}b@example.com".to_owned(), "x".repeat(5000)] {
+        let res = anonymous()
+            .post(app.url("/api/auth/login"))
+            .json(&json!({"email": email, "password": "pw-pw-pw-pw"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                res.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            ),
+            "{}",
+            res.status()
+        );
+    }
     // Unknown accounts fail the same way as wrong passwords.
     let res = anonymous()
         .post(app.url("/api/auth/login"))
@@ -202,6 +219,11 @@ async fn bearer_tokens_work_without_csrf_and_can_be_revoked(app: TestApp) {
     );
     assert!(!tokens[0]["last_used_at"].is_null());
 
+    let stored = app.store.user_for_token(&secret).await.unwrap();
+    assert!(
+        stored.is_none(),
+        "tokens are stored as digests, never as the secret"
+    );
     let id = created["token"]["id"].as_str().unwrap();
     assert_eq!(
         app.delete(&format!("/api/tokens/{id}")).await.status(),

@@ -86,6 +86,15 @@ async fn cli_manages_users_tokens_and_imports(app: TestApp) {
         Some("short\n"),
     );
     assert!(!ok && err.contains("at least"), "{err}");
+    let (ok, out, _) = run(
+        &app,
+        &["user", "create", "--email", "cron@example.com"],
+        Some(""),
+    );
+    assert!(
+        ok && out.contains("password: "),
+        "an empty stdin gets a generated password: {out}"
+    );
     let (_, out, _) = run(&app, &["user", "list"], None);
     assert!(
         out.contains("member\tops@example.com") && out.contains("admin\tadmin@example.com"),
@@ -136,6 +145,16 @@ async fn cli_manages_users_tokens_and_imports(app: TestApp) {
     assert!(ok && out.contains("1 imported"), "{out}");
     assert!(out.contains("line 3"), "invalid rows are listed: {out}");
     assert_eq!(app.store.count_leads().await.unwrap(), 1);
+    let mut many = String::from("Company,Contact,Phone,Email,Timezone\n");
+    for i in 0..30 {
+        many.push_str(&format!(",,bad{i},bad,Nowhere/{i}\n"));
+    }
+    std::fs::write(&file, many).unwrap();
+    let (ok, out, err) = run(&app, &["import", path], None);
+    assert!(
+        ok && out.contains("30 invalid rows") && out.contains("more problems"),
+        "{out}{err}"
+    );
     std::fs::write(&file, "name,phone\nA,1\n").unwrap();
     let (ok, _, err) = run(&app, &["import", path], None);
     assert!(!ok && err.contains("missing required column"), "{err}");

@@ -108,19 +108,30 @@ async fn invalid_leads_are_refused_with_every_reason(app: TestApp) {
         .await
         .unwrap();
     assert_error(res, StatusCode::BAD_REQUEST, "malformed_json").await;
+    // The limit is enforced from Content-Length, before any of the body is read.
+    let token = app.token().await;
+    let (status, text) = app
+        .raw_http(&format!(
+            "POST /api/leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{",
+            2 * 1024 * 1024
+        ))
+        .await;
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("payload_too_large"), "{text}");
     let res = app
         .client
-        .post(app.url("/api/leads"))
+        .put(app.url("/api/leads"))
         .header("x-csrf-token", &app.csrf)
-        .header("content-type", "application/json")
-        .body(format!(
-            "{{\"company_name\": \"{}\"}}",
-            "x".repeat(2 * 1024 * 1024)
-        ))
         .send()
         .await
         .unwrap();
-    assert_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    assert_error(
+        app.get("/api/leads?q=a%00b").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(
         app.store.count_leads().await.unwrap(),
         1,
@@ -459,6 +470,13 @@ async fn bulk_actions(app: TestApp) {
         2
     );
 
+    // Flags a finished call would leave behind, which a requeue must clear.
+    crate::settings::sqlx_exec(
+        &app.database_url,
+        "UPDATE leads SET follow_up_email_sent = TRUE, next_call_at = 5, status_reason = 'x' WHERE id = $1",
+        Some(uuid::Uuid::parse_str(&ids[0]).unwrap()),
+    )
+    .await;
     let res = app
         .post_json(
             "/api/leads/bulk",
@@ -470,6 +488,8 @@ async fn bulk_actions(app: TestApp) {
     assert_eq!(requeued["status"], "pending");
     assert_eq!(requeued["call_attempts"], 0);
     assert_eq!(requeued["follow_up_email_sent"], false);
+    assert!(requeued["next_call_at"].is_null());
+    assert!(requeued["status_reason"].is_null());
 
     let missing = "00000000-0000-0000-0000-000000000000";
     let res = app
@@ -559,6 +579,33 @@ async fn export_is_csv_of_the_filtered_leads(app: TestApp) {
         all.contains("'=cmd"),
         "formula cells are neutralised: {all}"
     );
+    let pending = app
+        .get("/api/leads/export?status=pending")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(pending.lines().count(), 7);
+    let first_id = all
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    app.post_json(
+        "/api/leads/bulk",
+        &json!({"ids": [first_id], "action": "set_status", "status": "error"}),
+    )
+    .await;
+    let errored = app
+        .get("/api/leads/export?status=error")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(errored.lines().count(), 2, "{errored}");
     assert_error(
         app.get("/api/leads/export?sort=nope").await,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -121,7 +121,53 @@ async fn the_schema_allows_exactly_one_settings_row(app: TestApp) {
     assert!(err.is_some(), "a second settings row must be rejected");
 }
 
+/// Even an UPDATE written by hand (a migration, an operator in psql) moves `updated_at`.
+async fn the_schema_maintains_updated_at(app: TestApp) {
+    let lead = app
+        .create_lead("Acme", "Jane", "4155552671", "jane@acme.com")
+        .await;
+    let id = uuid::Uuid::parse_str(lead["id"].as_str().unwrap()).unwrap();
+    sqlx_exec(
+        &app.database_url,
+        "UPDATE leads SET updated_at = 1000, created_at = 1000",
+        None,
+    )
+    .await;
+    sqlx_exec(
+        &app.database_url,
+        "UPDATE leads SET company_name = 'Renamed' WHERE id = $1",
+        Some(id),
+    )
+    .await;
+    let after = app.get_json(&format!("/api/leads/{id}")).await;
+    assert_eq!(after["company_name"], "Renamed");
+    assert_eq!(after["created_at"], "1970-01-01T00:00:01Z");
+    assert!(
+        after["updated_at"].as_str().unwrap() > "2020",
+        "updated_at was touched: {after}"
+    );
+}
+
+pub async fn sqlx_exec(url: &str, sql: &str, id: Option<uuid::Uuid>) {
+    if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let mut q = sqlx::query(sql);
+        if let Some(id) = id {
+            q = q.bind(id);
+        }
+        q.execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let mut q = sqlx::query(sql);
+        if let Some(id) = id {
+            q = q.bind(id);
+        }
+        q.execute(&pool).await.unwrap();
+    }
+}
+
 both_engines!(
+    the_schema_maintains_updated_at,
     defaults_then_partial_updates,
     out_of_range_and_unknown_values_are_refused,
     members_may_read_but_not_change_settings,

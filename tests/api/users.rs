@@ -81,6 +81,20 @@ async fn admins_manage_users(app: TestApp) {
     .await;
     sign_in(&app.base, "sam@example.com", "brand-new-password").await;
 
+    // A refused role change leaves the password alone too.
+    let me_id = app.get_json("/api/me").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .patch_json(
+            &format!("/api/users/{me_id}"),
+            &json!({"role": "member", "password": "should-not-stick"}),
+        )
+        .await;
+    assert_error(res, StatusCode::CONFLICT, "conflict").await;
+    sign_in(&app.base, ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD).await;
+
     let res = app
         .patch_json(&format!("/api/users/{sam_id}"), &json!({"role": "admin"}))
         .await;

@@ -48,11 +48,17 @@ pub async fn sign_in(
     email: &str,
     password: &str,
 ) -> AppResult<(User, String, String)> {
+    let ip_key = format!("ip:{}", peer.ip());
+    // Nothing that cannot be an address reaches the database or the limiter's memory.
+    if email.len() > 254 || email.chars().any(char::is_control) || password.len() > 1024 {
+        state.limiter.record_failure(std::slice::from_ref(&ip_key));
+        return Err(AppError::InvalidCredentials("wrong email or password"));
+    }
     let email_key = email.trim().to_lowercase();
-    let keys = [format!("ip:{}", peer.ip()), format!("email:{email_key}")];
+    let keys = [ip_key, format!("email:{email_key}")];
     state
         .limiter
-        .check(&keys)
+        .attempt(&keys)
         .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     let creds = state.store.user_credentials(&email_key).await?;
     let verified = match creds {
@@ -66,10 +72,10 @@ pub async fn sign_in(
         }
     };
     let Some(user) = verified else {
-        state.limiter.record_failure(&keys);
         tracing::info!(client.ip = %peer.ip(), "sign-in failed");
         return Err(AppError::InvalidCredentials("wrong email or password"));
     };
+    state.limiter.forgive(&keys);
     let token = random_token();
     let csrf = random_token();
     state

@@ -73,6 +73,12 @@ impl LeadListParams {
                 format!("must be at most {MAX_TEXT} characters"),
             ));
         }
+        if q.is_some_and(|q| q.chars().any(char::is_control)) {
+            return Err(AppError::invalid(
+                "q",
+                "must not contain control characters",
+            ));
+        }
         Ok(LeadFilter {
             statuses,
             q: q.map(str::to_owned),
@@ -392,21 +398,35 @@ pub async fn export_leads(
     let filter = params.filter()?;
     let (sort, order) = params.sort()?;
     let (rows_tx, rows_rx) = mpsc::channel::<Lead>(256);
+    let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<()>();
     let store = state.store.clone();
     tokio::spawn(async move {
         if let Err(err) = store.stream_leads(&filter, sort, order, rows_tx).await {
             tracing::error!(error.cause_chain = ?err, "lead export stopped early");
+            let _ = fail_tx.send(());
         }
     });
     let header_line = csv_line(&EXPORT_HEADER.map(String::from));
-    let stream =
-        futures_util::stream::unfold((rows_rx, Some(header_line)), |(mut rx, first)| async move {
+    let stream = futures_util::stream::unfold(
+        (rows_rx, Some(fail_rx), Some(header_line)),
+        |(mut rx, fail, first)| async move {
             if let Some(first) = first {
-                return Some((Ok::<_, std::io::Error>(first), (rx, None)));
+                return Some((Ok::<_, std::io::Error>(first), (rx, fail, None)));
             }
-            let lead = rx.recv().await?;
-            Some((Ok(csv_line(&export_row(&lead))), (rx, None)))
-        });
+            match rx.recv().await {
+                Some(lead) => Some((Ok(csv_line(&export_row(&lead))), (rx, fail, None))),
+                // A failed query ends the body with an error, so the client sees a broken
+                // download instead of a short file that looks complete.
+                None => match fail?.await {
+                    Ok(()) => Some((
+                        Err(std::io::Error::other("export failed")),
+                        (rx, None, None),
+                    )),
+                    Err(_) => None,
+                },
+            }
+        },
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

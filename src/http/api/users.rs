@@ -91,9 +91,12 @@ pub struct UpdateUserRequest {
     password: Option<String>,
 }
 
-fn user_not_found(e: StoreError) -> AppError {
+fn user_errors(e: StoreError) -> AppError {
     match e {
         StoreError::NotFound => AppError::not_found("user"),
+        e if e.is_conflict_on("last_admin") => {
+            AppError::Conflict("the last admin cannot be demoted or removed".into())
+        }
         other => other.into(),
     }
 }
@@ -113,28 +116,25 @@ pub async fn update_user(
             "names no field to change",
         )]));
     }
-    let mut user = state.store.get_user(id).await.map_err(user_not_found)?;
+    // Validate everything before writing anything.
+    if let Some(p) = &body.password {
+        check_new_password(p).map_err(|m| AppError::invalid("password", m))?;
+    }
+    let mut user = state.store.get_user(id).await.map_err(user_errors)?;
+    if let Some(role) = body.role {
+        user = state
+            .store
+            .set_user_role(id, role)
+            .await
+            .map_err(user_errors)?;
+    }
     if let Some(p) = body.password {
-        check_new_password(&p).map_err(|m| AppError::invalid("password", m))?;
         let hash = hash_password(p).await?;
         state
             .store
             .set_user_password(id, &hash)
             .await
-            .map_err(user_not_found)?;
-    }
-    if let Some(role) = body.role {
-        if user.role == Role::Admin && role != Role::Admin && state.store.count_admins().await? <= 1
-        {
-            return Err(AppError::Conflict(
-                "the last admin cannot be demoted".into(),
-            ));
-        }
-        user = state
-            .store
-            .set_user_role(id, role)
-            .await
-            .map_err(user_not_found)?;
+            .map_err(user_errors)?;
     }
     Ok(Json(user))
 }
@@ -147,12 +147,6 @@ pub async fn delete_user(
     _admin: Admin,
     Path(id): Path<Uuid>,
 ) -> AppResult<StatusCode> {
-    let user = state.store.get_user(id).await.map_err(user_not_found)?;
-    if user.role == Role::Admin && state.store.count_admins().await? <= 1 {
-        return Err(AppError::Conflict(
-            "the last admin cannot be removed".into(),
-        ));
-    }
-    state.store.delete_user(id).await.map_err(user_not_found)?;
+    state.store.delete_user(id).await.map_err(user_errors)?;
     Ok(StatusCode::NO_CONTENT)
 }

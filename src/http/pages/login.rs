@@ -38,7 +38,13 @@ pub struct NextParam {
 /// Only same-site paths: `/leads` yes, `//evil.example` or `https://...` no.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && n.len() <= 2048
+                && n.parse::<axum::http::uri::PathAndQuery>().is_ok() =>
+        {
             n.to_owned()
         }
         _ => "/".to_owned(),
@@ -169,6 +175,8 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\n")), "/");
+        assert_eq!(safe_next(Some("/a b")), "/");
     }
 
     #[test]
