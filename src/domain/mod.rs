@@ -66,10 +66,13 @@ pub fn now_millis() -> Millis {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// Formats epoch milliseconds as an RFC 3339 UTC timestamp for the API.
+/// Formats epoch milliseconds as an RFC 3339 UTC timestamp for the API, always with three
+/// fractional digits so that timestamps also sort correctly as strings.
 pub fn millis_to_rfc3339(ms: Millis) -> String {
+    static PRINTER: jiff::fmt::temporal::DateTimePrinter =
+        jiff::fmt::temporal::DateTimePrinter::new().precision(Some(3));
     match jiff::Timestamp::from_millisecond(ms) {
-        Ok(ts) => ts.to_string(),
+        Ok(ts) => PRINTER.timestamp_to_string(&ts),
         Err(_) => String::new(),
     }
 }
@@ -91,7 +94,11 @@ mod tests {
 
     #[test]
     fn millis_format_as_utc() {
-        assert_eq!(millis_to_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(millis_to_rfc3339(1_500), "1970-01-01T00:00:01.5Z");
+        assert_eq!(millis_to_rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(millis_to_rfc3339(1_500), "1970-01-01T00:00:01.500Z");
+        assert!(
+            millis_to_rfc3339(2_000) > millis_to_rfc3339(1_999),
+            "string order is time order"
+        );
     }
 }

@@ -141,7 +141,7 @@ async fn the_schema_maintains_updated_at(app: TestApp) {
     .await;
     let after = app.get_json(&format!("/api/leads/{id}")).await;
     assert_eq!(after["company_name"], "Renamed");
-    assert_eq!(after["created_at"], "1970-01-01T00:00:01Z");
+    assert_eq!(after["created_at"], "1970-01-01T00:00:01.000Z");
     assert!(
         after["updated_at"].as_str().unwrap() > "2020",
         "updated_at was touched: {after}"
