@@ -6,7 +6,7 @@ use tracing_subscriber::{EnvFilter, fmt};
 /// error so that standard output carries only what a command prints for people and scripts.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=error,tower_http=warn"));
     let _ = fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -45,7 +45,7 @@ CREATE INDEX idx_leads_created_at ON leads (created_at, id);
 CREATE TABLE call_logs (
     id                   BLOB   PRIMARY KEY NOT NULL,
     lead_id              BLOB   NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
-    vapi_call_id         TEXT   NOT NULL,
+    vapi_call_id         TEXT,
     attempt              BIGINT NOT NULL DEFAULT 1,
     call_status          TEXT,
     initiated_at         BIGINT,
@@ -65,6 +65,7 @@ CREATE TABLE call_logs (
 );
 
 CREATE UNIQUE INDEX call_logs_vapi_call_id_key ON call_logs (vapi_call_id);
+CREATE UNIQUE INDEX call_logs_lead_attempt_key ON call_logs (lead_id, attempt);
 CREATE INDEX idx_call_logs_lead_id ON call_logs (lead_id, created_at);
 CREATE INDEX idx_call_logs_created_at ON call_logs (created_at, id);
 

@@ -3,6 +3,7 @@
 
 pub mod email;
 pub mod lead;
+pub mod outcome;
 pub mod phone;
 pub mod serde_millis;
 pub mod timezone;

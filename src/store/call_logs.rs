@@ -12,7 +12,8 @@ use crate::domain::{Millis, now_millis};
 pub struct CallLog {
     pub id: Uuid,
     pub lead_id: Uuid,
-    pub vapi_call_id: String,
+    /// VAPI's id for the call; empty until VAPI has accepted it.
+    pub vapi_call_id: Option<String>,
     /// Which attempt on the lead this call was (1-based).
     pub attempt: i64,
     /// Live status reported by VAPI: queued, ringing, in-progress, ended.
@@ -49,7 +50,7 @@ const COLUMNS: &str = "id, lead_id, vapi_call_id, attempt, call_status, initiate
 #[derive(Debug, Clone)]
 pub struct NewCallLog {
     pub lead_id: Uuid,
-    pub vapi_call_id: String,
+    pub vapi_call_id: Option<String>,
     pub attempt: i64,
     pub initiated_at: Option<Millis>,
     pub initial_response: Option<String>,

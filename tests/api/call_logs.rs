@@ -18,7 +18,7 @@ async fn call_logs_list_by_lead_and_page(app: TestApp) {
         app.store
             .create_call_log(&NewCallLog {
                 lead_id,
-                vapi_call_id: format!("call-{i}"),
+                vapi_call_id: Some(format!("call-{i}")),
                 attempt: i + 1,
                 initiated_at: Some(1_700_000_000_000 + i),
                 initial_response: Some("{\"id\":\"x\"}".into()),
@@ -30,8 +30,8 @@ async fn call_logs_list_by_lead_and_page(app: TestApp) {
         .store
         .create_call_log(&NewCallLog {
             lead_id: a_id,
-            vapi_call_id: "call-0".into(),
-            attempt: 1,
+            vapi_call_id: Some("call-0".into()),
+            attempt: 99,
             initiated_at: None,
             initial_response: None,
         })
