@@ -7,8 +7,11 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{check_new_password, hash_password, random_password},
+    config::IntegrationSecrets,
+    dialer::{Dialer, DialerOptions, clock::Clock},
     domain::{email::Email, user::Role},
     http::{AppState, rate_limit::LoginLimiter, routes},
+    integrations::vapi::{VapiClient, VapiConfig},
     store::Store,
 };
 
@@ -18,15 +21,33 @@ pub struct App {
     pub state: AppState,
 }
 
+/// What the application is built from, besides its store.
+#[derive(Clone, Default)]
+pub struct BuildOptions {
+    pub public_url: Option<String>,
+    pub vapi: Option<VapiConfig>,
+    pub secrets: IntegrationSecrets,
+    pub clock: Clock,
+    pub dialer: DialerOptions,
+}
+
 /// Assembles the router and its shared state around an open, migrated store.
-pub fn build(store: Store, public_url: Option<String>) -> App {
+pub fn build(store: Store, options: BuildOptions) -> App {
     let (public_api, private_api, doc) = routes::api_parts();
     let openapi_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let dialer = Dialer::new(
+        store.clone(),
+        options.vapi.map(VapiClient::new),
+        options.clock,
+        options.dialer,
+    );
     let state = AppState {
         store,
         limiter: Arc::new(LoginLimiter::default()),
-        public_url,
+        public_url: options.public_url,
         openapi_json: Arc::new(openapi_json),
+        dialer,
+        secrets: Arc::new(options.secrets),
     };
     let router = routes::build(state.clone(), public_api, private_api);
     App { router, state }

@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server and dialer (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage users.
@@ -91,7 +91,7 @@ async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Store> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => serve(&cli.db, cli.serve).await,
-        Some(Command::Serve(args)) => serve(&cli.db, args).await,
+        Some(Command::Serve(args)) => serve(&cli.db, *args).await,
         Some(Command::Migrate) => {
             open_store(&cli.db).await?;
             println!("database is up to date");
@@ -227,8 +227,28 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         "AI Dialer is running at http://{addr} ({} database)",
         store.engine().name()
     );
-    let built = app::build(store.clone(), args.public_url);
+    let options = app::BuildOptions {
+        public_url: args.public_url,
+        vapi: args.dialer.vapi(),
+        secrets: args.dialer.secrets(),
+        clock: crate::dialer::clock::Clock::system(),
+        dialer: crate::dialer::DialerOptions {
+            max_call: std::time::Duration::from_secs(args.dialer.max_call_seconds),
+            ..Default::default()
+        },
+    };
+    if options.vapi.is_none() {
+        tracing::warn!(
+            "VAPI is not configured (VAPI_API_KEY, VAPI_ASSISTANT_ID, VAPI_PHONE_NUMBER_ID): no calls will be placed"
+        );
+    }
+    let built = app::build(store.clone(), options);
+    let scheduler = crate::dialer::spawn_scheduler(
+        built.state.dialer.clone(),
+        std::time::Duration::from_secs(args.dialer.tick_seconds),
+    );
     app::serve(listener, built.router, app::shutdown_signal()).await?;
+    scheduler.abort();
     store.close().await;
     Ok(())
 }

@@ -81,6 +81,79 @@ pub struct ServeArgs {
     /// When it is https, session cookies are marked Secure.
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub dialer: DialerArgs,
+}
+
+/// VAPI and the dialing loop (names as in the original product's `.env`).
+#[derive(Clone, clap::Args)]
+pub struct DialerArgs {
+    /// VAPI private API key; calls are placed only when this, the assistant and the phone
+    /// number are all set.
+    #[arg(long, env = "VAPI_API_KEY", hide_env_values = true)]
+    pub vapi_api_key: Option<Secret>,
+    #[arg(long, env = "VAPI_ASSISTANT_ID")]
+    pub vapi_assistant_id: Option<String>,
+    #[arg(long, env = "VAPI_PHONE_NUMBER_ID")]
+    pub vapi_phone_number_id: Option<String>,
+    #[arg(long, env = "VAPI_BASE_URL", default_value = "https://api.vapi.ai")]
+    pub vapi_base_url: String,
+    /// Secret VAPI sends with its server messages (`x-vapi-secret` or `Authorization: Bearer`).
+    #[arg(long, env = "VAPI_SECRET_KEY", hide_env_values = true)]
+    pub vapi_secret_key: Option<Secret>,
+    /// Key for VAPI's HMAC credential (`x-signature` over `{x-timestamp}.{body}`, SHA-256).
+    #[arg(long, env = "VAPI_WEBHOOK_HMAC_SECRET", hide_env_values = true)]
+    pub vapi_webhook_hmac_secret: Option<Secret>,
+    /// Bearer secret for `/api/cron`; the endpoint refuses every request while unset.
+    #[arg(long, env = "CRON_SECRET", hide_env_values = true)]
+    pub cron_secret: Option<Secret>,
+    /// Seconds between dialer ticks.
+    #[arg(long, env = "DIALER_TICK_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub tick_seconds: u64,
+    /// The assistant's longest call (VAPI `maxDurationSeconds`); calls silent for longer than
+    /// this plus five minutes are checked with VAPI.
+    #[arg(long, env = "VAPI_MAX_CALL_SECONDS", default_value_t = 600)]
+    pub max_call_seconds: u64,
+}
+
+impl fmt::Debug for DialerArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DialerArgs")
+            .field("vapi_configured", &self.vapi().is_some())
+            .field("vapi_base_url", &self.vapi_base_url)
+            .field("tick_seconds", &self.tick_seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DialerArgs {
+    /// The VAPI client settings, when everything needed to place calls is present.
+    pub fn vapi(&self) -> Option<crate::integrations::vapi::VapiConfig> {
+        Some(crate::integrations::vapi::VapiConfig {
+            base_url: self.vapi_base_url.clone(),
+            api_key: self.vapi_api_key.clone()?,
+            assistant_id: self.vapi_assistant_id.clone()?,
+            phone_number_id: self.vapi_phone_number_id.clone()?,
+            timeout: std::time::Duration::from_secs(20),
+        })
+    }
+
+    pub fn secrets(&self) -> IntegrationSecrets {
+        IntegrationSecrets {
+            cron_secret: self.cron_secret.clone(),
+            vapi_secret: self.vapi_secret_key.clone(),
+            vapi_hmac_secret: self.vapi_webhook_hmac_secret.clone(),
+        }
+    }
+}
+
+/// Secrets other systems use to call us.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationSecrets {
+    pub cron_secret: Option<Secret>,
+    pub vapi_secret: Option<Secret>,
+    pub vapi_hmac_secret: Option<Secret>,
 }
 
 /// Shows a database URL with any password replaced, for logs and `Debug`.

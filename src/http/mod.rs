@@ -12,7 +12,7 @@ pub mod trace;
 
 use std::sync::Arc;
 
-use crate::store::Store;
+use crate::{config::IntegrationSecrets, dialer::Dialer, store::Store};
 
 /// Shared by every handler. Cheap to clone.
 #[derive(Clone)]
@@ -23,4 +23,6 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The OpenAPI document, rendered once at start-up.
     pub openapi_json: Arc<String>,
+    pub dialer: Dialer,
+    pub secrets: Arc<IntegrationSecrets>,
 }

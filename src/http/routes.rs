@@ -20,7 +20,7 @@ use utoipa_axum::{
 
 use super::{
     AppState,
-    api::{auth, call_logs, health, import, leads, settings, tokens, users},
+    api::{auth, call_logs, dnc, health, import, integrations, leads, settings, tokens, users},
     auth::{require_page_user, require_user},
     error::AppError,
     pages, security,
@@ -36,7 +36,7 @@ pub const MAX_JSON_BYTES: usize = 1024 * 1024;
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "leads"), (name = "calls"), (name = "settings"), (name = "auth"),
-        (name = "users"), (name = "tokens"), (name = "health"),
+        (name = "users"), (name = "tokens"), (name = "dialer"), (name = "dnc"), (name = "health"),
     )
 )]
 struct ApiDoc;
@@ -49,6 +49,14 @@ impl Modify for Security {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "cron_secret",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "vapi_secret",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-vapi-secret"))),
         );
         components.add_security_scheme(
             "session",
@@ -65,6 +73,8 @@ fn public_api() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(auth::login))
+        .routes(routes!(integrations::cron, integrations::cron_post))
+        .routes(routes!(integrations::vapi_webhook))
 }
 
 /// Routes that need a signed-in user (enforced by one layer in [`build`]).
@@ -92,6 +102,8 @@ fn private_api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::update_user, users::delete_user))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::delete_token))
+        .routes(routes!(dnc::list_dnc, dnc::add_dnc))
+        .routes(routes!(dnc::remove_dnc))
 }
 
 /// Splits the API routers into axum routers and the OpenAPI document describing them.

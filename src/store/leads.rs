@@ -34,6 +34,8 @@ pub struct Lead {
     pub next_call_at: Option<Millis>,
     pub cal_booking_uid: Option<String>,
     pub follow_up_email_sent: bool,
+    /// The number is on the do-not-call list: the lead is never dialed.
+    pub do_not_call: bool,
     #[serde(with = "crate::domain::serde_millis")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
@@ -57,6 +59,7 @@ struct LeadRow {
     next_call_at: Option<i64>,
     cal_booking_uid: Option<String>,
     follow_up_email_sent: bool,
+    do_not_call: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -78,6 +81,7 @@ impl From<LeadRow> for Lead {
             next_call_at: r.next_call_at,
             cal_booking_uid: r.cal_booking_uid,
             follow_up_email_sent: r.follow_up_email_sent,
+            do_not_call: r.do_not_call,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -86,7 +90,7 @@ impl From<LeadRow> for Lead {
 
 const LEAD_COLUMNS: &str = "id, company_name, contact_name, phone, email, status, status_reason, \
     call_attempts, timezone, last_called_at, next_call_at, cal_booking_uid, follow_up_email_sent, \
-    created_at, updated_at";
+    EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone) AS do_not_call, created_at, updated_at";
 
 /// Columns the lead list can be sorted by: the ones the dashboard's table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
@@ -283,11 +287,9 @@ impl Store {
 
     pub async fn create_lead(&self, lead: &NewLead) -> StoreResult<Lead> {
         let now = now_millis();
-        let sql = format!(
-            "INSERT INTO leads (id, company_name, contact_name, phone, email, timezone, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {LEAD_COLUMNS}"
-        );
-        let row: LeadRow = write!(self, pool => sqlx::query_as::<_, LeadRow>(&sql)
+        let sql = "INSERT INTO leads (id, company_name, contact_name, phone, email, timezone, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+        let id: Uuid = write!(self, pool => sqlx::query_scalar::<_, Uuid>(sql)
             .bind(Uuid::now_v7())
             .bind(&lead.company_name)
             .bind(&lead.contact_name)
@@ -297,7 +299,7 @@ impl Store {
             .bind(now)
             .fetch_one(pool)
             .await?);
-        Ok(row.into())
+        self.get_lead(id).await
     }
 
     /// Applies a validated patch; fields left out keep their values.
@@ -333,15 +335,15 @@ impl Store {
         }
         binds.push(Bind::Uuid(id));
         let sql = format!(
-            "UPDATE leads SET updated_at = $1{comma}{sets} WHERE id = ${id_ph} RETURNING {LEAD_COLUMNS}",
+            "UPDATE leads SET updated_at = $1{comma}{sets} WHERE id = ${id_ph} RETURNING id",
             comma = if sets.is_empty() { "" } else { ", " },
             sets = sets.join(", "),
             id_ph = binds.len(),
         );
-        let row: LeadRow = write!(self, pool =>
-            bind_all!(sqlx::query_as::<_, LeadRow>(&sql), &binds).fetch_optional(pool).await?)
+        let id: Uuid = write!(self, pool =>
+            bind_all!(sqlx::query_scalar::<_, Uuid>(&sql), &binds).fetch_optional(pool).await?)
         .ok_or(StoreError::NotFound)?;
-        Ok(row.into())
+        self.get_lead(id).await
     }
 
     pub async fn delete_lead(&self, id: Uuid) -> StoreResult<()> {

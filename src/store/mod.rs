@@ -6,6 +6,8 @@
 //! dialer's claim) match on the engine by hand.
 
 pub mod call_logs;
+pub mod dialer;
+pub mod dnc;
 pub mod import;
 pub mod leads;
 pub mod settings;

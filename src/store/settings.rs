@@ -21,9 +21,44 @@ pub struct Settings {
     pub default_region: String,
     /// Time zone for leads imported or created without one.
     pub default_timezone: String,
+    /// Calls start no earlier than this local time (`HH:MM`; never before 08:00).
+    #[serde(serialize_with = "ser_hhmm")]
+    #[schema(value_type = String, example = "09:00")]
+    pub call_window_start: i64,
+    /// Calls start before this local time (`HH:MM`; never after 21:00).
+    #[serde(serialize_with = "ser_hhmm")]
+    #[schema(value_type = String, example = "20:00")]
+    pub call_window_end: i64,
+    /// Weekdays calls may be placed on, e.g. `mon,tue,wed,thu,fri`.
+    pub call_days: String,
     #[serde(with = "crate::domain::serde_millis")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Millis,
+}
+
+fn ser_hhmm<S: serde::Serializer>(minutes: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{:02}:{:02}", minutes / 60, minutes % 60))
+}
+
+impl Settings {
+    /// The calling window these settings describe (the default if the stored one is unusable).
+    pub fn call_window(&self) -> crate::domain::window::CallWindow {
+        use crate::domain::window::{CallWindow, Weekdays};
+        let time =
+            |m: i64| jiff::civil::Time::new((m / 60).min(23) as i8, (m % 60) as i8, 0, 0).ok();
+        let end = if self.call_window_end >= 1440 {
+            jiff::civil::Time::MAX
+        } else {
+            time(self.call_window_end).unwrap_or(jiff::civil::Time::MAX)
+        };
+        match (
+            time(self.call_window_start),
+            Weekdays::parse(&self.call_days),
+        ) {
+            (Some(start), Ok(days)) => CallWindow::new(start, end, days).unwrap_or_default(),
+            _ => CallWindow::default(),
+        }
+    }
 }
 
 /// Validated changes to settings; `None` leaves a field as it is.
@@ -35,10 +70,13 @@ pub struct SettingsPatch {
     pub max_attempts: Option<i64>,
     pub default_region: Option<String>,
     pub default_timezone: Option<String>,
+    pub call_window_start: Option<i64>,
+    pub call_window_end: Option<i64>,
+    pub call_days: Option<String>,
 }
 
 const COLUMNS: &str = "automation_enabled, max_calls_batch, retry_interval, max_attempts, \
-    default_region, default_timezone, updated_at";
+    default_region, default_timezone, call_window_start, call_window_end, call_days, updated_at";
 
 impl Store {
     pub async fn settings(&self) -> StoreResult<Settings> {
@@ -72,6 +110,15 @@ impl Store {
         }
         if let Some(v) = &patch.default_timezone {
             push("default_timezone", Bind::Text(v.clone()));
+        }
+        if let Some(v) = patch.call_window_start {
+            push("call_window_start", Bind::Int(v));
+        }
+        if let Some(v) = patch.call_window_end {
+            push("call_window_end", Bind::Int(v));
+        }
+        if let Some(v) = &patch.call_days {
+            push("call_days", Bind::Text(v.clone()));
         }
         let sql = format!(
             "UPDATE settings SET {} WHERE id = 1 RETURNING {COLUMNS}",

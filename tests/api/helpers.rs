@@ -9,10 +9,17 @@
 
 use std::{path::PathBuf, process::Command, sync::OnceLock};
 
+use std::sync::{Arc, atomic::AtomicI64};
+
 use ai_dialer::{
     app,
+    config::{IntegrationSecrets, Secret},
+    dialer::{DialerOptions, clock::Clock},
+    integrations::vapi::VapiConfig,
     store::{ConnectOptions, Store},
 };
+
+use crate::fake_vapi::{self, FakeVapi};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
@@ -21,6 +28,10 @@ use uuid::Uuid;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+pub const CRON_SECRET: &str = "cron-test-secret";
+pub const HMAC_SECRET: &str = "hmac-test-secret";
+/// Where the dialer's clock starts: Wednesday 2026-11-25 15:00 UTC, 10:00 in New York.
+pub const START: &str = "2026-11-25T15:00:00Z";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -273,6 +284,10 @@ pub struct TestApp {
     pub client: Client,
     pub csrf: String,
     pub store: Store,
+    /// The dialer's clock, in epoch milliseconds; tests move it.
+    pub clock: Arc<AtomicI64>,
+    pub vapi: FakeVapi,
+    pub state: ai_dialer::http::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     // Declared last so the database outlives the server's connections.
     _db: TestDb,
@@ -309,7 +324,29 @@ impl TestApp {
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let built = app::build(store.clone(), None);
+        let vapi = FakeVapi::start().await;
+        let clock = Arc::new(AtomicI64::new(
+            START.parse::<jiff::Timestamp>().unwrap().as_millisecond(),
+        ));
+        let options = app::BuildOptions {
+            public_url: None,
+            vapi: Some(VapiConfig {
+                base_url: vapi.base.clone(),
+                api_key: Secret::new(fake_vapi::API_KEY),
+                assistant_id: "assistant-test".into(),
+                phone_number_id: "phone-test".into(),
+                timeout: std::time::Duration::from_secs(5),
+            }),
+            secrets: IntegrationSecrets {
+                cron_secret: Some(Secret::new(CRON_SECRET)),
+                vapi_secret: Some(Secret::new(fake_vapi::WEBHOOK_SECRET)),
+                vapi_hmac_secret: Some(Secret::new(HMAC_SECRET)),
+            },
+            clock: Clock::manual(clock.clone()),
+            dialer: DialerOptions::default(),
+        };
+        let built = app::build(store.clone(), options);
+        let state = built.state.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(app::serve(listener, built.router, async {
             let _ = rx.await;
@@ -321,6 +358,9 @@ impl TestApp {
             client,
             csrf,
             store,
+            clock,
+            vapi,
+            state,
             shutdown: Some(tx),
             _db: db,
         })
@@ -378,6 +418,35 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Runs one dialer tick through `/api/cron` and returns its summary.
+    pub async fn tick(&self) -> Value {
+        let res = anonymous()
+            .post(self.url("/api/cron"))
+            .bearer_auth(CRON_SECRET)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    /// Posts a VAPI server message the way VAPI does (legacy `x-vapi-secret` header).
+    pub async fn vapi_webhook(&self, message: &Value) -> Response {
+        anonymous()
+            .post(self.url("/api/integrations/vapi"))
+            .header("x-vapi-secret", fake_vapi::WEBHOOK_SECRET)
+            .json(&serde_json::json!({"message": message}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Moves the dialer's clock forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.clock
+            .fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// A new API token for the admin.

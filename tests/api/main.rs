@@ -3,6 +3,8 @@
 mod auth;
 mod call_logs;
 mod cli;
+mod dialer;
+mod fake_vapi;
 mod helpers;
 mod import;
 mod leads;

@@ -2,8 +2,10 @@
 
 pub mod auth;
 pub mod call_logs;
+pub mod dnc;
 pub mod health;
 pub mod import;
+pub mod integrations;
 pub mod leads;
 pub mod settings;
 pub mod tokens;

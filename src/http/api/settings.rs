@@ -4,7 +4,12 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use crate::{
-    domain::{FieldError, phone::Region, timezone::TimeZoneName},
+    domain::{
+        FieldError,
+        phone::Region,
+        timezone::TimeZoneName,
+        window::{Weekdays, parse_hhmm},
+    },
     http::{
         AppState,
         auth::{Admin, CurrentUser},
@@ -49,6 +54,15 @@ pub struct UpdateSettingsRequest {
     /// IANA time zone, e.g. `America/Chicago`.
     #[serde(default, deserialize_with = "non_null")]
     default_timezone: Option<String>,
+    /// `HH:MM`; calls never start before 08:00 local whatever this says.
+    #[serde(default, deserialize_with = "non_null")]
+    call_window_start: Option<String>,
+    /// `HH:MM`; calls never start at or after 21:00 local whatever this says.
+    #[serde(default, deserialize_with = "non_null")]
+    call_window_end: Option<String>,
+    /// Comma-separated weekdays, e.g. `mon,tue,wed,thu,fri`.
+    #[serde(default, deserialize_with = "non_null")]
+    call_days: Option<String>,
 }
 
 fn bounded(
@@ -105,7 +119,48 @@ pub async fn update_settings(
                 .map_err(|e| errors.push(FieldError::new("default_timezone", e.message)))
                 .ok()
         }),
+        ..SettingsPatch::default()
     };
+    let mut patch = patch;
+    let minutes = |t: jiff::civil::Time| i64::from(t.hour()) * 60 + i64::from(t.minute());
+    let start = body.call_window_start.as_deref().and_then(|s| {
+        parse_hhmm("call_window_start", s)
+            .map(minutes)
+            .map_err(|e| errors.push(e))
+            .ok()
+    });
+    let end = body.call_window_end.as_deref().and_then(|s| {
+        // "24:00" is a natural way to say "until midnight".
+        if s.trim() == "24:00" {
+            Some(1440)
+        } else {
+            parse_hhmm("call_window_end", s)
+                .map(minutes)
+                .map_err(|e| errors.push(e))
+                .ok()
+        }
+    });
+    patch.call_days = body.call_days.as_deref().and_then(|d| {
+        Weekdays::parse(d)
+            .map(Weekdays::to_list)
+            .map_err(|e| errors.push(e))
+            .ok()
+    });
+    if start.is_some() || end.is_some() {
+        let current = state.store.settings().await?;
+        let (s, e) = (
+            start.unwrap_or(current.call_window_start),
+            end.unwrap_or(current.call_window_end),
+        );
+        if s >= e {
+            errors.push(FieldError::new(
+                "call_window_end",
+                "must be later than call_window_start",
+            ));
+        }
+    }
+    patch.call_window_start = start;
+    patch.call_window_end = end;
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }

@@ -1,0 +1,383 @@
+//! Automated dialing: each tick settles stale calls, claims due leads inside their calling
+//! windows up to the concurrency cap, and places their calls through VAPI.
+
+pub mod clock;
+pub mod settle;
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use jiff::{Timestamp, tz::TimeZone};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::{
+    domain::{Millis, window::CallWindow},
+    integrations::{
+        ProviderError,
+        vapi::{CallRequest, VapiClient},
+    },
+    store::{
+        Store,
+        dialer::{ClaimRequest, ClaimedLead, LeadSettlement},
+        settings::Settings,
+    },
+};
+use clock::Clock;
+
+/// Consecutive transient dial failures after which a lead goes to `error`.
+pub const MAX_DIAL_FAILURES: i64 = 5;
+
+/// Dialer knobs that come from the environment rather than the settings table.
+#[derive(Debug, Clone)]
+pub struct DialerOptions {
+    /// The assistant's longest call; a lead in `calling` longer than this plus
+    /// [`DialerOptions::stale_margin`] is checked with VAPI.
+    pub max_call: Duration,
+    pub stale_margin: Duration,
+}
+
+impl Default for DialerOptions {
+    fn default() -> Self {
+        DialerOptions {
+            max_call: Duration::from_secs(600),
+            stale_margin: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What one tick did, without any personal data.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct TickSummary {
+    pub claimed: u64,
+    pub dialed: u64,
+    pub failed: u64,
+    /// Why leads or the whole tick were skipped, with counts.
+    pub skipped: BTreeMap<String, u64>,
+    /// Stale calls settled from VAPI's record of them.
+    pub reconciled: u64,
+}
+
+impl TickSummary {
+    fn skip(&mut self, reason: &str, n: u64) {
+        *self.skipped.entry(reason.to_owned()).or_default() += n;
+    }
+}
+
+/// The dialer shared by the scheduler, `/api/cron` and the webhooks.
+#[derive(Clone)]
+pub struct Dialer {
+    pub store: Store,
+    pub vapi: Option<VapiClient>,
+    pub clock: Clock,
+    pub options: DialerOptions,
+    /// One tick at a time per process; other processes are kept apart by the claim itself.
+    running: Arc<Mutex<()>>,
+}
+
+/// Every IANA zone whose calling window is open at `now`.
+pub fn open_zones(window: &CallWindow, now: Millis) -> Vec<String> {
+    let Ok(ts) = Timestamp::from_millisecond(now) else {
+        return Vec::new();
+    };
+    jiff::tz::db()
+        .available()
+        .filter_map(|name| {
+            let name = name.as_str().to_owned();
+            let tz = TimeZone::get(&name).ok()?;
+            window.is_open(ts, &tz).then_some(name)
+        })
+        .collect()
+}
+
+/// Every IANA zone name the bundled database knows.
+pub fn known_zones() -> Vec<String> {
+    jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_owned())
+        .collect()
+}
+
+impl Dialer {
+    pub fn new(
+        store: Store,
+        vapi: Option<VapiClient>,
+        clock: Clock,
+        options: DialerOptions,
+    ) -> Dialer {
+        Dialer {
+            store,
+            vapi,
+            clock,
+            options,
+            running: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// Runs one tick: reconcile, claim, dial. Safe to call from several places at once.
+    pub async fn tick(&self) -> anyhow::Result<TickSummary> {
+        let _one_at_a_time = self.running.lock().await;
+        let mut summary = TickSummary::default();
+        let settings = self.store.settings().await?;
+        summary.reconciled = self.reconcile_stale(&settings).await?;
+        if !settings.automation_enabled {
+            summary.skip("automation_disabled", 1);
+            return Ok(summary);
+        }
+        let Some(vapi) = &self.vapi else {
+            summary.skip("vapi_not_configured", 1);
+            return Ok(summary);
+        };
+        let now = self.clock.now();
+        let invalid = self.store.fail_unknown_timezones(&known_zones()).await?;
+        if invalid > 0 {
+            summary.skip("invalid_timezone", invalid);
+        }
+        let zones = open_zones(&settings.call_window(), now);
+        if zones.is_empty() {
+            summary.skip("outside_calling_hours", 1);
+            return Ok(summary);
+        }
+        let claimed = self
+            .store
+            .claim_due(&ClaimRequest {
+                now,
+                cap: settings.max_calls_batch,
+                max_attempts: settings.max_attempts,
+                open_zones: &zones,
+            })
+            .await?;
+        summary.claimed = claimed.len() as u64;
+        if claimed.is_empty() {
+            let calling = self.store.count_calling().await?;
+            if calling >= settings.max_calls_batch {
+                summary.skip("concurrency_cap", 1);
+            }
+            return Ok(summary);
+        }
+        let dials = claimed
+            .into_iter()
+            .map(|lead| self.dial(vapi, lead, now, &settings));
+        for ok in futures_util::future::join_all(dials).await {
+            if ok {
+                summary.dialed += 1;
+            } else {
+                summary.failed += 1;
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Places one claimed lead's call; true when VAPI accepted it.
+    async fn dial(
+        &self,
+        vapi: &VapiClient,
+        lead: ClaimedLead,
+        now: Millis,
+        settings: &Settings,
+    ) -> bool {
+        let attempt = lead.call_attempts;
+        // Recorded before VAPI is asked, so a webhook that beats the response finds its row.
+        if let Err(err) = self.store.begin_call(lead.id, attempt, now).await {
+            tracing::error!(lead.id = %lead.id, error.cause_chain = ?err, "could not record the call attempt");
+        }
+        let variables = json!({
+            "lead_company_name": lead.company_name,
+            "lead_contact_name": lead.contact_name,
+            "lead_email": lead.email,
+            "lead_phone_number": lead.phone,
+            "lead_timezone": lead.timezone,
+            "lead_datetime": spoken_local_time(now, &lead.timezone),
+        });
+        let request = CallRequest {
+            phone_e164: &lead.phone,
+            customer_name: &lead.contact_name,
+            variables,
+            lead_id: lead.id,
+            attempt,
+        };
+        match vapi.create_call(&request).await {
+            Ok(call) => {
+                tracing::info!(lead.id = %lead.id, call.id = %call.id, attempt, "call placed");
+                let raw = call.raw.to_string();
+                if let Err(err) = self
+                    .store
+                    .call_accepted(lead.id, attempt, &call.id, &raw, call.status.as_deref())
+                    .await
+                {
+                    tracing::error!(lead.id = %lead.id, error.cause_chain = ?err, "could not record the placed call");
+                }
+                true
+            }
+            Err(err) => {
+                let settlement = match &err {
+                    ProviderError::Rejected { .. } => LeadSettlement {
+                        status: "error",
+                        reason: Some(format!("the call could not be placed: {err}")),
+                        next_call_at: None,
+                        refund_attempt: false,
+                        dial_failures: 0,
+                        do_not_call: false,
+                    },
+                    ProviderError::Transient { retry_after, .. } => settle::transient_failure(
+                        &lead,
+                        now,
+                        *retry_after,
+                        &err.to_string(),
+                        settings,
+                    ),
+                };
+                tracing::warn!(lead.id = %lead.id, attempt, "call not placed: {err}");
+                if let Err(e) = self.store.settle_lead(lead.id, attempt, &settlement).await {
+                    tracing::error!(lead.id = %lead.id, error.cause_chain = ?e, "could not return the lead after a failed dial");
+                }
+                false
+            }
+        }
+    }
+
+    /// Settles calls whose reports never came: from VAPI's own record when it has one, or
+    /// back to the queue when the call was never placed. No lead stays in `calling` forever.
+    async fn reconcile_stale(&self, settings: &Settings) -> anyhow::Result<u64> {
+        let now = self.clock.now();
+        let limit = (self.options.max_call + self.options.stale_margin).as_millis() as i64;
+        let mut settled = 0;
+        for stale in self.store.stale_calls(now - limit).await? {
+            let outcome = match (&stale.vapi_call_id, &self.vapi) {
+                (Some(id), Some(vapi)) => match vapi.get_call(id).await {
+                    Ok(call) if call.status.as_deref() == Some("ended") => {
+                        let report = settle::report_from_call(&call.raw);
+                        self.store
+                            .record_call_report(stale.lead_id, stale.attempt, &report)
+                            .await?;
+                        Some(settle::FinishedCall {
+                            ended_reason: report.ended_reason.unwrap_or_default(),
+                            stated: report.outcome,
+                        })
+                    }
+                    // Still running (or VAPI is down): wait, unless it is far past any real call.
+                    _ if now - stale.last_called_at.unwrap_or(now) < 3 * limit => None,
+                    _ => Some(settle::FinishedCall {
+                        ended_reason: "lost-track".into(),
+                        stated: None,
+                    }),
+                },
+                // Never placed (the process stopped between claim and dial), or VAPI is no
+                // longer configured: hand the lead back without using up the attempt.
+                _ => Some(settle::FinishedCall {
+                    ended_reason: "worker-shutdown".into(),
+                    stated: None,
+                }),
+            };
+            if let Some(finished) = outcome
+                && self
+                    .finish_call(stale.lead_id, stale.attempt, &finished, settings)
+                    .await?
+            {
+                settled += 1;
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Applies a finished call to its lead (once: later reports change nothing).
+    pub async fn finish_call(
+        &self,
+        lead_id: uuid::Uuid,
+        attempt: i64,
+        finished: &settle::FinishedCall,
+        settings: &Settings,
+    ) -> anyhow::Result<bool> {
+        let (booking_uid, opted_out) = self
+            .store
+            .call_facts(lead_id, attempt)
+            .await
+            .unwrap_or((None, false));
+        let (timezone, _, dial_failures) = self.store.lead_schedule_facts(lead_id).await?;
+        let settlement = settle::decide(
+            finished,
+            booking_uid.is_some(),
+            opted_out,
+            attempt,
+            &timezone,
+            dial_failures,
+            self.clock.now(),
+            settings,
+        );
+        Ok(self
+            .store
+            .settle_lead(lead_id, attempt, &settlement)
+            .await?)
+    }
+}
+
+/// "Tuesday, December 3, 2024 at 2:21 PM" in the lead's zone, for the assistant to speak.
+pub fn spoken_local_time(now: Millis, timezone: &str) -> String {
+    let Ok(ts) = Timestamp::from_millisecond(now) else {
+        return String::new();
+    };
+    let Ok(tz) = TimeZone::get(timezone) else {
+        return String::new();
+    };
+    ts.to_zoned(tz)
+        .strftime("%A, %B %-d, %Y at %-I:%M %p")
+        .to_string()
+}
+
+/// Runs ticks every `every` until the process stops (ticks skip themselves while
+/// automation is off, but still reconcile stale calls).
+pub fn spawn_scheduler(dialer: Dialer, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match dialer.tick().await {
+                Ok(s) if s.claimed > 0 || s.reconciled > 0 => {
+                    tracing::info!(
+                        claimed = s.claimed,
+                        dialed = s.dialed,
+                        failed = s.failed,
+                        reconciled = s.reconciled,
+                        "dialer tick"
+                    );
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error.cause_chain = ?err, "dialer tick failed"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spoken_time_is_local() {
+        // 2024-12-03 22:21 UTC is 2:21 PM in Los Angeles.
+        let ms = "2024-12-03T22:21:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond();
+        assert_eq!(
+            spoken_local_time(ms, "America/Los_Angeles"),
+            "Tuesday, December 3, 2024 at 2:21 PM"
+        );
+        assert_eq!(spoken_local_time(ms, "Not/AZone"), "");
+    }
+
+    #[test]
+    fn open_zones_follow_the_sun() {
+        let window = CallWindow::default();
+        // Wednesday 14:00 UTC: 09:00 in New York, 06:00 in Los Angeles.
+        let ms = "2026-11-25T14:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond();
+        let zones = open_zones(&window, ms);
+        assert!(zones.iter().any(|z| z == "America/New_York"));
+        assert!(!zones.iter().any(|z| z == "America/Los_Angeles"));
+        assert!(zones.iter().any(|z| z == "Europe/London"));
+    }
+}

@@ -1,0 +1,403 @@
+//! The dialer's queries: claiming due leads atomically under the concurrency cap, recording
+//! what VAPI said, and settling calls. Every change to a lead in `calling` is guarded by
+//! `status = 'calling' AND call_attempts = <attempt>`, so a late or repeated report cannot
+//! touch a lead a person has changed since, or one already settled.
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{Bind, Engine, Store, StoreError, StoreResult, bind_all, placeholders, read, write};
+use crate::domain::Millis;
+
+/// Serialises claims across every instance sharing one PostgreSQL database.
+const CLAIM_LOCK: i64 = 4_200_002;
+
+/// A lead the dialer has just moved to `calling`.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClaimedLead {
+    pub id: Uuid,
+    pub company_name: String,
+    pub contact_name: String,
+    pub phone: String,
+    pub email: String,
+    pub timezone: String,
+    /// The attempt this call is (the lead's attempt count after the claim).
+    pub call_attempts: i64,
+    pub dial_failures: i64,
+}
+
+/// Limits for one claim.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest<'a> {
+    pub now: Millis,
+    /// Most leads in `calling` at once (the settings' `max_calls_batch`).
+    pub cap: i64,
+    pub max_attempts: i64,
+    /// Time zones whose calling window is open now.
+    pub open_zones: &'a [String],
+}
+
+/// A lead stuck in `calling` long enough to be checked with VAPI.
+#[derive(Debug, Clone, FromRow)]
+pub struct StaleCall {
+    pub lead_id: Uuid,
+    pub attempt: i64,
+    pub vapi_call_id: Option<String>,
+    pub last_called_at: Option<i64>,
+}
+
+/// How a lead leaves `calling`.
+#[derive(Debug, Clone)]
+pub struct LeadSettlement {
+    pub status: &'static str,
+    pub reason: Option<String>,
+    pub next_call_at: Option<Millis>,
+    /// Give the attempt back (the call never really happened).
+    pub refund_attempt: bool,
+    pub dial_failures: i64,
+    /// Put the lead's number on the do-not-call list.
+    pub do_not_call: bool,
+}
+
+impl Store {
+    /// Moves up to the free capacity of due leads to `calling`, counting the attempt and
+    /// stamping `last_called_at` in the same statement. Safe against overlapping ticks,
+    /// `/api/cron` and other instances: no lead is claimed twice and the cap holds.
+    pub async fn claim_due(&self, req: &ClaimRequest<'_>) -> StoreResult<Vec<ClaimedLead>> {
+        if req.open_zones.is_empty() || req.cap <= 0 {
+            return Ok(Vec::new());
+        }
+        let lock_clause = match self.engine() {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        };
+        let zones = placeholders(2, req.open_zones.len());
+        let sql = format!(
+            "UPDATE leads SET status = 'calling', call_attempts = call_attempts + 1, last_called_at = $1, \
+             updated_at = $1, status_reason = NULL \
+             WHERE id IN (SELECT id FROM leads WHERE status IN ('pending', 'no_answer') AND call_attempts < $2 \
+               AND (next_call_at IS NULL OR next_call_at <= $1) AND timezone IN ({zones}) \
+               AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone) \
+               ORDER BY next_call_at NULLS FIRST, id LIMIT ${limit}{lock_clause}) \
+             RETURNING id, company_name, contact_name, phone, email, timezone, call_attempts, dial_failures",
+            limit = req.open_zones.len() + 3,
+        );
+        let mut binds = vec![Bind::Int(req.now), Bind::Int(req.max_attempts)];
+        binds.extend(req.open_zones.iter().map(|z| Bind::Text(z.clone())));
+        Ok(write!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if self.engine() == Engine::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CLAIM_LOCK).execute(&mut *tx).await?;
+            }
+            let calling: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE status = 'calling'")
+                .fetch_one(&mut *tx)
+                .await?;
+            let free = (req.cap - calling).max(0);
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                let mut binds = binds.clone();
+                binds.push(Bind::Int(free));
+                bind_all!(sqlx::query_as::<_, ClaimedLead>(&sql), &binds).fetch_all(&mut *tx).await?
+            };
+            tx.commit().await?;
+            claimed
+        }))
+    }
+
+    /// Counts leads in `calling` (the slots in use).
+    pub async fn count_calling(&self) -> StoreResult<i64> {
+        Ok(
+            read!(self, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM leads WHERE status = 'calling'")
+            .fetch_one(pool).await?),
+        )
+    }
+
+    /// Counts leads that would be claimed now if there were room.
+    pub async fn count_due(
+        &self,
+        now: Millis,
+        max_attempts: i64,
+        open_zones: &[String],
+    ) -> StoreResult<i64> {
+        if open_zones.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM leads WHERE status IN ('pending', 'no_answer') AND call_attempts < $2 \
+             AND (next_call_at IS NULL OR next_call_at <= $1) AND timezone IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone)",
+            placeholders(2, open_zones.len())
+        );
+        let mut binds = vec![Bind::Int(now), Bind::Int(max_attempts)];
+        binds.extend(open_zones.iter().map(|z| Bind::Text(z.clone())));
+        Ok(
+            read!(self, pool => bind_all!(sqlx::query_scalar::<_, i64>(&sql), &binds).fetch_one(pool).await?),
+        )
+    }
+
+    /// Moves waiting leads whose time zone is not a known IANA zone to `error`: they can
+    /// never be inside a calling window, and a person should fix them.
+    pub async fn fail_unknown_timezones(&self, known: &[String]) -> StoreResult<u64> {
+        let sql = format!(
+            "UPDATE leads SET status = 'error', status_reason = 'unknown time zone; set a valid IANA zone and requeue', \
+             updated_at = $1 WHERE status IN ('pending', 'no_answer') AND timezone NOT IN ({})",
+            placeholders(1, known.len())
+        );
+        let mut binds = vec![Bind::Int(crate::domain::now_millis())];
+        binds.extend(known.iter().map(|z| Bind::Text(z.clone())));
+        Ok(
+            write!(self, pool => bind_all!(sqlx::query(&sql), &binds).execute(pool).await?.rows_affected()),
+        )
+    }
+
+    /// Records that attempt `attempt` on `lead_id` is being placed (before VAPI is asked).
+    pub async fn begin_call(&self, lead_id: Uuid, attempt: i64, now: Millis) -> StoreResult<()> {
+        write!(self, pool => sqlx::query(
+            "INSERT INTO call_logs (id, lead_id, attempt, initiated_at, call_status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'dialing', $4, $4) ON CONFLICT (lead_id, attempt) DO NOTHING",
+        )
+        .bind(Uuid::now_v7())
+        .bind(lead_id)
+        .bind(attempt)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Stores VAPI's id and answer for a call it accepted, and clears the lead's failure count.
+    pub async fn call_accepted(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        vapi_call_id: &str,
+        response: &str,
+        status: Option<&str>,
+    ) -> StoreResult<()> {
+        let now = crate::domain::now_millis();
+        write!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE call_logs SET vapi_call_id = $1, initial_response = $2, \
+                 call_status = CASE WHEN call_status IS NULL OR call_status = 'dialing' THEN $3 ELSE call_status END, \
+                 updated_at = $4 WHERE lead_id = $5 AND attempt = $6",
+            )
+            .bind(vapi_call_id)
+            .bind(response)
+            .bind(status.unwrap_or("queued"))
+            .bind(now)
+            .bind(lead_id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE leads SET dial_failures = 0, updated_at = $1 WHERE id = $2 AND dial_failures <> 0")
+                .bind(now)
+                .bind(lead_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The (lead, attempt) a VAPI call belongs to: by its id, or by the metadata we sent
+    /// with it when the create-call response has not been recorded yet.
+    pub async fn locate_call(
+        &self,
+        vapi_call_id: &str,
+        meta: Option<(Uuid, i64)>,
+    ) -> StoreResult<Option<(Uuid, i64)>> {
+        let found: Option<(Uuid, i64)> = read!(self, pool =>
+            sqlx::query_as::<_, (Uuid, i64)>("SELECT lead_id, attempt FROM call_logs WHERE vapi_call_id = $1")
+                .bind(vapi_call_id).fetch_optional(pool).await?);
+        if found.is_some() {
+            return Ok(found);
+        }
+        let Some((lead_id, attempt)) = meta else {
+            return Ok(None);
+        };
+        // The webhook beat the create-call response: attach the id to the attempt's row.
+        let attached = write!(self, pool => sqlx::query(
+            "UPDATE call_logs SET vapi_call_id = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4 AND vapi_call_id IS NULL",
+        )
+        .bind(vapi_call_id)
+        .bind(crate::domain::now_millis())
+        .bind(lead_id)
+        .bind(attempt)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok((attached == 1).then_some((lead_id, attempt)))
+    }
+
+    /// Updates the live status of a call; an `ended` call never goes back to an earlier one.
+    pub async fn set_call_status(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        status: &str,
+    ) -> StoreResult<()> {
+        write!(self, pool => sqlx::query(
+            "UPDATE call_logs SET call_status = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4 \
+             AND (call_status IS NULL OR call_status <> 'ended')",
+        )
+        .bind(status)
+        .bind(crate::domain::now_millis())
+        .bind(lead_id)
+        .bind(attempt)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Fills a call log from an end-of-call report (idempotent: the same report twice
+    /// writes the same values).
+    pub async fn record_call_report(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        report: &CallReport,
+    ) -> StoreResult<()> {
+        write!(self, pool => sqlx::query(
+            "UPDATE call_logs SET call_status = 'ended', ended_at = $1, ended_reason = $2, recording_url = $3, \
+             stereo_recording_url = $4, duration_seconds = $5, cost = $6, summary = $7, transcript = $8, \
+             outcome = $9, report = $10, updated_at = $11 WHERE lead_id = $12 AND attempt = $13",
+        )
+        .bind(report.ended_at)
+        .bind(&report.ended_reason)
+        .bind(&report.recording_url)
+        .bind(&report.stereo_recording_url)
+        .bind(report.duration_seconds)
+        .bind(report.cost)
+        .bind(&report.summary)
+        .bind(&report.transcript)
+        .bind(&report.outcome)
+        .bind(&report.raw)
+        .bind(crate::domain::now_millis())
+        .bind(lead_id)
+        .bind(attempt)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// What the call log knows that decides the outcome: (booking uid, opted out).
+    pub async fn call_facts(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+    ) -> StoreResult<(Option<String>, bool)> {
+        read!(self, pool => sqlx::query_as::<_, (Option<String>, bool)>(
+            "SELECT booking_uid, opted_out FROM call_logs WHERE lead_id = $1 AND attempt = $2",
+        )
+        .bind(lead_id)
+        .bind(attempt)
+        .fetch_optional(pool)
+        .await?)
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// Marks that the person asked not to be called again during this call, and adds their
+    /// number to the do-not-call list at once.
+    pub async fn opt_out_during_call(&self, lead_id: Uuid, attempt: i64) -> StoreResult<()> {
+        let now = crate::domain::now_millis();
+        write!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE call_logs SET opted_out = TRUE, updated_at = $1 WHERE lead_id = $2 AND attempt = $3")
+                .bind(now).bind(lead_id).bind(attempt).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO dnc (phone, source, note, created_at) SELECT phone, 'call', 'asked during a call', $1 \
+                 FROM leads WHERE id = $2 ON CONFLICT (phone) DO NOTHING",
+            )
+            .bind(now).bind(lead_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Moves a lead out of `calling` for attempt `attempt`; returns false (and changes
+    /// nothing) when the lead is no longer in that call.
+    pub async fn settle_lead(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        s: &LeadSettlement,
+    ) -> StoreResult<bool> {
+        let now = crate::domain::now_millis();
+        Ok(write!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE leads SET status = $1, status_reason = $2, next_call_at = $3, \
+                 call_attempts = call_attempts - $4, dial_failures = $5, updated_at = $6 \
+                 WHERE id = $7 AND status = 'calling' AND call_attempts = $8",
+            )
+            .bind(s.status)
+            .bind(&s.reason)
+            .bind(s.next_call_at)
+            .bind(i64::from(s.refund_attempt))
+            .bind(s.dial_failures)
+            .bind(now)
+            .bind(lead_id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 && s.do_not_call {
+                sqlx::query(
+                    "INSERT INTO dnc (phone, source, note, created_at) SELECT phone, 'call', 'opted out', $1 \
+                     FROM leads WHERE id = $2 ON CONFLICT (phone) DO NOTHING",
+                )
+                .bind(now).bind(lead_id).execute(&mut *tx).await?;
+            }
+            if done == 1 && s.refund_attempt {
+                // The attempt never reached anyone: its number is free for the next try.
+                sqlx::query("DELETE FROM call_logs WHERE lead_id = $1 AND attempt = $2 AND vapi_call_id IS NULL")
+                    .bind(lead_id).bind(attempt).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            done == 1
+        }))
+    }
+
+    /// Leads in `calling` since before `cutoff`.
+    pub async fn stale_calls(&self, cutoff: Millis) -> StoreResult<Vec<StaleCall>> {
+        Ok(read!(self, pool => sqlx::query_as::<_, StaleCall>(
+            "SELECT l.id AS lead_id, l.call_attempts AS attempt, c.vapi_call_id, l.last_called_at FROM leads l \
+             LEFT JOIN call_logs c ON c.lead_id = l.id AND c.attempt = l.call_attempts \
+             WHERE l.status = 'calling' AND l.last_called_at < $1 ORDER BY l.last_called_at LIMIT 500",
+        )
+        .bind(cutoff)
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// The lead's time zone and attempt count, for working out its next call.
+    pub async fn lead_schedule_facts(&self, lead_id: Uuid) -> StoreResult<(String, i64, i64)> {
+        read!(self, pool => sqlx::query_as::<_, (String, i64, i64)>(
+            "SELECT timezone, call_attempts, dial_failures FROM leads WHERE id = $1",
+        )
+        .bind(lead_id)
+        .fetch_optional(pool)
+        .await?)
+        .ok_or(StoreError::NotFound)
+    }
+}
+
+/// The parts of an end-of-call report we keep in columns (the whole report goes in `raw`).
+#[derive(Debug, Clone, Default)]
+pub struct CallReport {
+    pub ended_at: Option<Millis>,
+    pub ended_reason: Option<String>,
+    pub recording_url: Option<String>,
+    pub stereo_recording_url: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub cost: Option<f64>,
+    pub summary: Option<String>,
+    pub transcript: Option<String>,
+    pub outcome: Option<String>,
+    pub raw: Option<String>,
+}
