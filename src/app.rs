@@ -11,7 +11,10 @@ use crate::{
     dialer::{Dialer, DialerOptions, clock::Clock},
     domain::{email::Email, user::Role},
     http::{AppState, rate_limit::LoginLimiter, routes},
-    integrations::vapi::{VapiClient, VapiConfig},
+    integrations::{
+        calcom::{CalcomClient, CalcomConfig},
+        vapi::{VapiClient, VapiConfig},
+    },
     store::Store,
 };
 
@@ -26,6 +29,7 @@ pub struct App {
 pub struct BuildOptions {
     pub public_url: Option<String>,
     pub vapi: Option<VapiConfig>,
+    pub calcom: Option<CalcomConfig>,
     pub secrets: IntegrationSecrets,
     pub clock: Clock,
     pub dialer: DialerOptions,
@@ -47,6 +51,7 @@ pub fn build(store: Store, options: BuildOptions) -> App {
         public_url: options.public_url,
         openapi_json: Arc::new(openapi_json),
         dialer,
+        calcom: options.calcom.map(CalcomClient::new),
         secrets: Arc::new(options.secrets),
     };
     let router = routes::build(state.clone(), public_api, private_api);

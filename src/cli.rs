@@ -230,6 +230,7 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let options = app::BuildOptions {
         public_url: args.public_url,
         vapi: args.dialer.vapi(),
+        calcom: args.dialer.calcom(),
         secrets: args.dialer.secrets(),
         clock: crate::dialer::clock::Clock::system(),
         dialer: crate::dialer::DialerOptions {

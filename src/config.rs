@@ -108,6 +108,14 @@ pub struct DialerArgs {
     /// Bearer secret for `/api/cron`; the endpoint refuses every request while unset.
     #[arg(long, env = "CRON_SECRET", hide_env_values = true)]
     pub cron_secret: Option<Secret>,
+    /// Cal.com API key (`cal_...`); with the event type, enables booking during calls.
+    #[arg(long, env = "CALCOM_API_KEY", hide_env_values = true)]
+    pub calcom_api_key: Option<Secret>,
+    /// The Cal.com event type meetings are booked into.
+    #[arg(long, env = "CALCOM_EVENT_TYPE_ID")]
+    pub calcom_event_type_id: Option<i64>,
+    #[arg(long, env = "CALCOM_BASE_URL", default_value = "https://api.cal.com")]
+    pub calcom_base_url: String,
     /// Seconds between dialer ticks.
     #[arg(long, env = "DIALER_TICK_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub tick_seconds: u64,
@@ -136,6 +144,16 @@ impl DialerArgs {
             assistant_id: self.vapi_assistant_id.clone()?,
             phone_number_id: self.vapi_phone_number_id.clone()?,
             timeout: std::time::Duration::from_secs(20),
+        })
+    }
+
+    /// The Cal.com client settings, when booking is configured.
+    pub fn calcom(&self) -> Option<crate::integrations::calcom::CalcomConfig> {
+        Some(crate::integrations::calcom::CalcomConfig {
+            base_url: self.calcom_base_url.clone(),
+            api_key: self.calcom_api_key.clone()?,
+            event_type_id: self.calcom_event_type_id?,
+            timeout: std::time::Duration::from_secs(10),
         })
     }
 

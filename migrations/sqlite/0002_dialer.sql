@@ -7,6 +7,9 @@ ALTER TABLE settings ADD COLUMN call_window_end BIGINT NOT NULL DEFAULT 1200
     CHECK (call_window_end BETWEEN 1 AND 1440);
 ALTER TABLE settings ADD COLUMN call_days TEXT NOT NULL DEFAULT 'mon,tue,wed,thu,fri';
 
+-- When the meeting booked during a call starts.
+ALTER TABLE leads ADD COLUMN booking_start_at BIGINT;
+
 -- Consecutive dial attempts VAPI could not take (timeouts, 429, 5xx); reset by a real call.
 ALTER TABLE leads ADD COLUMN dial_failures BIGINT NOT NULL DEFAULT 0;
 

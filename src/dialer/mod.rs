@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod settle;
+pub mod tools;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 

@@ -24,5 +24,7 @@ pub struct AppState {
     /// The OpenAPI document, rendered once at start-up.
     pub openapi_json: Arc<String>,
     pub dialer: Dialer,
+    /// Cal.com, for the booking tools; `None` until configured.
+    pub calcom: Option<crate::integrations::calcom::CalcomClient>,
     pub secrets: Arc<IntegrationSecrets>,
 }

@@ -1,6 +1,7 @@
 //! Clients for the outside services, each with an injected base URL, key and timeout, so
 //! tests and the sandbox point them at local fakes that speak the same wire format.
 
+pub mod calcom;
 pub mod vapi;
 
 use std::time::Duration;
@@ -74,7 +75,7 @@ impl ProviderError {
 
 /// A short, single-line description of an error body (the `message` field of the usual
 /// error envelopes when there is one). Bodies are provider text, never our users' data.
-fn summarize_body(body: &str) -> String {
+pub(crate) fn summarize_body(body: &str) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let message = parsed.as_ref().and_then(|v| {
         let m = v

@@ -301,6 +301,26 @@ impl Store {
         .ok_or(StoreError::NotFound)
     }
 
+    /// Records the booking made during attempt `attempt` on the call log and the lead.
+    pub async fn record_booking(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        uid: &str,
+        start: Millis,
+    ) -> StoreResult<()> {
+        let now = crate::domain::now_millis();
+        write!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE call_logs SET booking_uid = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4")
+                .bind(uid).bind(now).bind(lead_id).bind(attempt).execute(&mut *tx).await?;
+            sqlx::query("UPDATE leads SET cal_booking_uid = $1, booking_start_at = $2, updated_at = $3 WHERE id = $4")
+                .bind(uid).bind(start).bind(now).bind(lead_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Marks that the person asked not to be called again during this call, and adds their
     /// number to the do-not-call list at once.
     pub async fn opt_out_during_call(&self, lead_id: Uuid, attempt: i64) -> StoreResult<()> {

@@ -33,6 +33,10 @@ pub struct Lead {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_call_at: Option<Millis>,
     pub cal_booking_uid: Option<String>,
+    /// When the meeting booked with this lead starts.
+    #[serde(with = "crate::domain::serde_millis::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub booking_start_at: Option<Millis>,
     pub follow_up_email_sent: bool,
     /// The number is on the do-not-call list: the lead is never dialed.
     pub do_not_call: bool,
@@ -58,6 +62,7 @@ struct LeadRow {
     last_called_at: Option<i64>,
     next_call_at: Option<i64>,
     cal_booking_uid: Option<String>,
+    booking_start_at: Option<i64>,
     follow_up_email_sent: bool,
     do_not_call: bool,
     created_at: i64,
@@ -80,6 +85,7 @@ impl From<LeadRow> for Lead {
             last_called_at: r.last_called_at,
             next_call_at: r.next_call_at,
             cal_booking_uid: r.cal_booking_uid,
+            booking_start_at: r.booking_start_at,
             follow_up_email_sent: r.follow_up_email_sent,
             do_not_call: r.do_not_call,
             created_at: r.created_at,
@@ -89,7 +95,7 @@ impl From<LeadRow> for Lead {
 }
 
 const LEAD_COLUMNS: &str = "id, company_name, contact_name, phone, email, status, status_reason, \
-    call_attempts, timezone, last_called_at, next_call_at, cal_booking_uid, follow_up_email_sent, \
+    call_attempts, timezone, last_called_at, next_call_at, cal_booking_uid, booking_start_at, follow_up_email_sent, \
     EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone) AS do_not_call, created_at, updated_at";
 
 /// Columns the lead list can be sorted by: the ones the dashboard's table shows.

@@ -19,6 +19,7 @@ use ai_dialer::{
     store::{ConnectOptions, Store},
 };
 
+use crate::fake_calcom::{self, FakeCalcom};
 use crate::fake_vapi::{self, FakeVapi};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
@@ -287,6 +288,7 @@ pub struct TestApp {
     /// The dialer's clock, in epoch milliseconds; tests move it.
     pub clock: Arc<AtomicI64>,
     pub vapi: FakeVapi,
+    pub calcom: FakeCalcom,
     pub state: ai_dialer::http::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     // Declared last so the database outlives the server's connections.
@@ -325,6 +327,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let vapi = FakeVapi::start().await;
+        let calcom = FakeCalcom::start().await;
         let clock = Arc::new(AtomicI64::new(
             START.parse::<jiff::Timestamp>().unwrap().as_millisecond(),
         ));
@@ -335,6 +338,12 @@ impl TestApp {
                 api_key: Secret::new(fake_vapi::API_KEY),
                 assistant_id: "assistant-test".into(),
                 phone_number_id: "phone-test".into(),
+                timeout: std::time::Duration::from_secs(5),
+            }),
+            calcom: Some(ai_dialer::integrations::calcom::CalcomConfig {
+                base_url: calcom.base.clone(),
+                api_key: Secret::new(fake_calcom::API_KEY),
+                event_type_id: fake_calcom::EVENT_TYPE_ID,
                 timeout: std::time::Duration::from_secs(5),
             }),
             secrets: IntegrationSecrets {
@@ -360,6 +369,7 @@ impl TestApp {
             store,
             clock,
             vapi,
+            calcom,
             state,
             shutdown: Some(tx),
             _db: db,

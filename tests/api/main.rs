@@ -4,6 +4,7 @@ mod auth;
 mod call_logs;
 mod cli;
 mod dialer;
+mod fake_calcom;
 mod fake_vapi;
 mod helpers;
 mod import;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::constant_time_eq,
-    dialer::{TickSummary, settle},
+    dialer::{TickSummary, settle, tools},
     domain::outcome::{EndedFamily, classify_ended_reason},
     http::{
         AppState,
@@ -251,29 +251,19 @@ async fn tool_calls(state: &AppState, msg: &Value) -> Value {
         .cloned()
         .unwrap_or_default();
     let located = locate(state, msg).await.ok().flatten();
+    let now = jiff::Timestamp::from_millisecond(state.dialer.clock.now())
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    let ctx = tools::ToolContext {
+        store: &state.store,
+        calcom: state.calcom.as_ref(),
+        call: located,
+        vapi_call_id: msg.pointer("/call/id").and_then(Value::as_str),
+        now,
+    };
     let mut results = Vec::with_capacity(list.len());
     for item in &list {
-        let (id, name, _args) = parse_tool_call(item);
-        let answer: Result<String, String> = match name.as_str() {
-            "mark_do_not_call" => match located {
-                Some((lead, attempt)) => state
-                    .store
-                    .opt_out_during_call(lead, attempt)
-                    .await
-                    .map(|()| {
-                        "Done: this number is on the do-not-call list and will not be called again."
-                            .to_owned()
-                    })
-                    .map_err(|_| {
-                        "Could not record the request right now; apologise and end the call."
-                            .to_owned()
-                    }),
-                None => {
-                    Err("This call is not linked to a lead; apologise and end the call.".to_owned())
-                }
-            },
-            other => Err(format!("Unknown tool {other:?}.")),
-        };
+        let (id, name, args) = parse_tool_call(item);
+        let answer = tools::run(&ctx, &name, &args).await;
         let one_line = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
         results.push(match answer {
             Ok(result) => json!({"toolCallId": id, "name": name, "result": one_line(result)}),
