@@ -13,6 +13,7 @@ use crate::{
     http::{AppState, rate_limit::LoginLimiter, routes},
     integrations::{
         calcom::{CalcomClient, CalcomConfig},
+        resend::{ResendClient, ResendConfig},
         vapi::{VapiClient, VapiConfig},
     },
     store::Store,
@@ -30,6 +31,7 @@ pub struct BuildOptions {
     pub public_url: Option<String>,
     pub vapi: Option<VapiConfig>,
     pub calcom: Option<CalcomConfig>,
+    pub resend: Option<ResendConfig>,
     pub secrets: IntegrationSecrets,
     pub clock: Clock,
     pub dialer: DialerOptions,
@@ -42,6 +44,7 @@ pub fn build(store: Store, options: BuildOptions) -> App {
     let dialer = Dialer::new(
         store.clone(),
         options.vapi.map(VapiClient::new),
+        options.resend.map(ResendClient::new),
         options.clock,
         options.dialer,
     );

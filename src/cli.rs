@@ -231,10 +231,12 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         public_url: args.public_url,
         vapi: args.dialer.vapi(),
         calcom: args.dialer.calcom(),
+        resend: args.dialer.resend(),
         secrets: args.dialer.secrets(),
         clock: crate::dialer::clock::Clock::system(),
         dialer: crate::dialer::DialerOptions {
             max_call: std::time::Duration::from_secs(args.dialer.max_call_seconds),
+            booking_link: args.dialer.calcom_booking_link.clone(),
             ..Default::default()
         },
     };

@@ -116,6 +116,22 @@ pub struct DialerArgs {
     pub calcom_event_type_id: Option<i64>,
     #[arg(long, env = "CALCOM_BASE_URL", default_value = "https://api.cal.com")]
     pub calcom_base_url: String,
+    /// Booking page linked from follow-up emails.
+    #[arg(long, env = "CALCOM_BOOKING_LINK", default_value = "")]
+    pub calcom_booking_link: String,
+    /// Resend API key; follow-up emails are sent only when this and the sender are set.
+    #[arg(long, env = "RESEND_API_KEY", hide_env_values = true)]
+    pub resend_api_key: Option<Secret>,
+    #[arg(long, env = "RESEND_FROM_EMAIL")]
+    pub resend_from_email: Option<String>,
+    #[arg(long, env = "RESEND_FROM_NAME", default_value = "AI Dialer Team")]
+    pub resend_from_name: String,
+    #[arg(
+        long,
+        env = "RESEND_BASE_URL",
+        default_value = "https://api.resend.com"
+    )]
+    pub resend_base_url: String,
     /// Seconds between dialer ticks.
     #[arg(long, env = "DIALER_TICK_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub tick_seconds: u64,
@@ -154,6 +170,20 @@ impl DialerArgs {
             api_key: self.calcom_api_key.clone()?,
             event_type_id: self.calcom_event_type_id?,
             timeout: std::time::Duration::from_secs(10),
+        })
+    }
+
+    /// The Resend client settings, when email sending is configured.
+    pub fn resend(&self) -> Option<crate::integrations::resend::ResendConfig> {
+        let from = self.resend_from_email.clone()?;
+        Some(crate::integrations::resend::ResendConfig {
+            base_url: self.resend_base_url.clone(),
+            api_key: self.resend_api_key.clone()?,
+            from: format!(
+                "{} <{from}>",
+                self.resend_from_name.replace(['<', '>', '"'], "")
+            ),
+            timeout: std::time::Duration::from_secs(15),
         })
     }
 

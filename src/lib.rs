@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod dialer;
 pub mod domain;
+pub mod email;
 pub mod http;
 pub mod import;
 pub mod integrations;

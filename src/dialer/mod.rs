@@ -14,13 +14,16 @@ use tokio::sync::Mutex;
 
 use crate::{
     domain::{Millis, window::CallWindow},
+    email::{self, EmailKind},
     integrations::{
         ProviderError,
+        resend::{Email as ResendEmail, ResendClient},
         vapi::{CallRequest, VapiClient},
     },
     store::{
         Store,
-        dialer::{ClaimRequest, ClaimedLead, LeadSettlement},
+        dialer::{ClaimRequest, ClaimedLead, LeadSettlement, QueuedEmail},
+        outbox::MAX_EMAIL_ATTEMPTS,
         settings::Settings,
     },
 };
@@ -36,6 +39,8 @@ pub struct DialerOptions {
     /// [`DialerOptions::stale_margin`] is checked with VAPI.
     pub max_call: Duration,
     pub stale_margin: Duration,
+    /// The public booking page offered in emails (`CALCOM_BOOKING_LINK`).
+    pub booking_link: String,
 }
 
 impl Default for DialerOptions {
@@ -43,6 +48,7 @@ impl Default for DialerOptions {
         DialerOptions {
             max_call: Duration::from_secs(600),
             stale_margin: Duration::from_secs(300),
+            booking_link: String::new(),
         }
     }
 }
@@ -57,6 +63,9 @@ pub struct TickSummary {
     pub skipped: BTreeMap<String, u64>,
     /// Stale calls settled from VAPI's record of them.
     pub reconciled: u64,
+    /// Follow-up emails sent, and sends that will be retried or were given up.
+    pub emails_sent: u64,
+    pub emails_failed: u64,
 }
 
 impl TickSummary {
@@ -70,6 +79,7 @@ impl TickSummary {
 pub struct Dialer {
     pub store: Store,
     pub vapi: Option<VapiClient>,
+    pub resend: Option<ResendClient>,
     pub clock: Clock,
     pub options: DialerOptions,
     /// One tick at a time per process; other processes are kept apart by the claim itself.
@@ -103,12 +113,14 @@ impl Dialer {
     pub fn new(
         store: Store,
         vapi: Option<VapiClient>,
+        resend: Option<ResendClient>,
         clock: Clock,
         options: DialerOptions,
     ) -> Dialer {
         Dialer {
             store,
             vapi,
+            resend,
             clock,
             options,
             running: Arc::new(Mutex::new(())),
@@ -121,6 +133,8 @@ impl Dialer {
         let mut summary = TickSummary::default();
         let settings = self.store.settings().await?;
         summary.reconciled = self.reconcile_stale(&settings).await?;
+        // Emails go out whether or not automation is on: they follow calls already made.
+        (summary.emails_sent, summary.emails_failed) = self.send_emails().await?;
         if !settings.automation_enabled {
             summary.skip("automation_disabled", 1);
             return Ok(summary);
@@ -219,6 +233,7 @@ impl Dialer {
                         refund_attempt: false,
                         dial_failures: 0,
                         do_not_call: false,
+                        email: None,
                     },
                     ProviderError::Transient { retry_after, .. } => settle::transient_failure(
                         &lead,
@@ -295,7 +310,7 @@ impl Dialer {
             .await
             .unwrap_or((None, false));
         let (timezone, _, dial_failures) = self.store.lead_schedule_facts(lead_id).await?;
-        let settlement = settle::decide(
+        let mut settlement = settle::decide(
             finished,
             booking_uid.is_some(),
             opted_out,
@@ -305,10 +320,95 @@ impl Dialer {
             self.clock.now(),
             settings,
         );
+        settlement.email = self.follow_up_for(lead_id, &settlement, settings).await?;
         Ok(self
             .store
             .settle_lead(lead_id, attempt, &settlement)
             .await?)
+    }
+
+    /// The follow-up email an outcome calls for, rendered for the lead.
+    async fn follow_up_for(
+        &self,
+        lead_id: uuid::Uuid,
+        s: &LeadSettlement,
+        settings: &Settings,
+    ) -> anyhow::Result<Option<QueuedEmail>> {
+        let kind = match (s.status, s.next_call_at) {
+            ("scheduled", _) => EmailKind::BookingConfirmation,
+            ("not_interested", _) => EmailKind::ThankYou,
+            ("no_answer", None) => EmailKind::FinalFollowUp,
+            _ => return Ok(None),
+        };
+        let lead = self.store.get_lead(lead_id).await?;
+        let meeting_time = match (lead.booking_start_at, TimeZone::get(&lead.timezone)) {
+            (Some(ms), Ok(tz)) => Timestamp::from_millisecond(ms)
+                .map(|ts| tools::spoken(ts, &tz))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let values = email::Values {
+            contact_name: &lead.contact_name,
+            company_name: &lead.company_name,
+            meeting_time: &meeting_time,
+            booking_link: &self.options.booking_link,
+        };
+        let (subject, body) = email::render(kind, &settings.email_template(kind), &values);
+        Ok(Some(QueuedEmail {
+            kind: kind.as_str(),
+            to: lead.email,
+            subject,
+            body,
+        }))
+    }
+
+    /// Sends due emails from the outbox; returns (sent, not sent).
+    async fn send_emails(&self) -> anyhow::Result<(u64, u64)> {
+        let Some(resend) = &self.resend else {
+            return Ok((0, 0));
+        };
+        let now = self.clock.now();
+        let (mut sent, mut failed) = (0, 0);
+        for email in self.store.claim_emails(now, 50, 5 * 60_000).await? {
+            let key = email.id.to_string();
+            let request = ResendEmail {
+                to: &email.to_email,
+                subject: &email.subject,
+                text: &email.body,
+                idempotency_key: &key,
+                kind: &email.kind,
+            };
+            match resend.send(&request).await {
+                Ok(id) => {
+                    self.store
+                        .email_sent(email.id, email.lead_id, &id, self.clock.now())
+                        .await?;
+                    sent += 1;
+                }
+                Err(err) => {
+                    failed += 1;
+                    let next = match &err {
+                        ProviderError::Transient { retry_after, .. }
+                            if email.attempts < MAX_EMAIL_ATTEMPTS =>
+                        {
+                            let backoff = Duration::from_secs(
+                                (60u64 << (email.attempts - 1).clamp(0, 6)).min(3600),
+                            );
+                            Some(
+                                now + backoff.max(retry_after.unwrap_or_default()).as_millis()
+                                    as i64,
+                            )
+                        }
+                        _ => None,
+                    };
+                    tracing::warn!(email.id = %email.id, email.kind = %email.kind, "email not sent: {err}");
+                    self.store
+                        .email_not_sent(email.id, next, &err.to_string(), self.clock.now())
+                        .await?;
+                }
+            }
+        }
+        Ok((sent, failed))
     }
 }
 
@@ -334,12 +434,19 @@ pub fn spawn_scheduler(dialer: Dialer, every: Duration) -> tokio::task::JoinHand
         loop {
             interval.tick().await;
             match dialer.tick().await {
-                Ok(s) if s.claimed > 0 || s.reconciled > 0 => {
+                Ok(s)
+                    if s.claimed > 0
+                        || s.reconciled > 0
+                        || s.emails_sent > 0
+                        || s.emails_failed > 0 =>
+                {
                     tracing::info!(
                         claimed = s.claimed,
                         dialed = s.dialed,
                         failed = s.failed,
                         reconciled = s.reconciled,
+                        emails_sent = s.emails_sent,
+                        emails_failed = s.emails_failed,
                         "dialer tick"
                     );
                 }

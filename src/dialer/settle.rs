@@ -64,6 +64,7 @@ pub fn decide(
         refund_attempt: false,
         dial_failures: 0,
         do_not_call: false,
+        email: None,
     };
     match settle(&facts) {
         Settlement::Scheduled => LeadSettlement {
@@ -139,6 +140,7 @@ pub fn transient_failure(
             refund_attempt: true,
             dial_failures: failures,
             do_not_call: false,
+            email: None,
         };
     }
     let backoff =
@@ -158,6 +160,7 @@ pub fn transient_failure(
         refund_attempt: true,
         dial_failures: failures,
         do_not_call: false,
+        email: None,
     }
 }
 
@@ -231,6 +234,12 @@ mod tests {
             call_window_start: 540,
             call_window_end: 1200,
             call_days: "mon,tue,wed,thu,fri,sat,sun".into(),
+            email_confirmation_subject: None,
+            email_confirmation_body: None,
+            email_thank_you_subject: None,
+            email_thank_you_body: None,
+            email_final_subject: None,
+            email_final_body: None,
             updated_at: 0,
         }
     }

@@ -88,6 +88,7 @@ fn private_api() -> OpenApiRouter<AppState> {
             leads::update_lead,
             leads::delete_lead
         ))
+        .routes(routes!(leads::lead_emails))
         .routes(routes!(leads::bulk_leads))
         .routes(routes!(leads::export_leads))
         .routes(

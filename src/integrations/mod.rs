@@ -2,6 +2,7 @@
 //! tests and the sandbox point them at local fakes that speak the same wire format.
 
 pub mod calcom;
+pub mod resend;
 pub mod vapi;
 
 use std::time::Duration;

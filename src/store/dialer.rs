@@ -57,6 +57,17 @@ pub struct LeadSettlement {
     pub dial_failures: i64,
     /// Put the lead's number on the do-not-call list.
     pub do_not_call: bool,
+    /// The follow-up email this outcome calls for, already rendered.
+    pub email: Option<QueuedEmail>,
+}
+
+/// An email to queue with a settlement.
+#[derive(Debug, Clone)]
+pub struct QueuedEmail {
+    pub kind: &'static str,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
 }
 
 impl Store {
@@ -372,6 +383,23 @@ impl Store {
                      FROM leads WHERE id = $2 ON CONFLICT (phone) DO NOTHING",
                 )
                 .bind(now).bind(lead_id).execute(&mut *tx).await?;
+            }
+            if done == 1 && let Some(email) = &s.email {
+                // Once per lead, kind and requeue cycle: a repeated settlement queues nothing.
+                sqlx::query(
+                    "INSERT INTO email_outbox (id, lead_id, kind, cycle, to_email, subject, body, status, next_attempt_at, \
+                     created_at, updated_at) SELECT $1, id, $2, email_cycle, $3, $4, $5, 'pending', $6, $6, $6 FROM leads \
+                     WHERE id = $7 ON CONFLICT (lead_id, kind, cycle) DO NOTHING",
+                )
+                .bind(Uuid::now_v7())
+                .bind(email.kind)
+                .bind(&email.to)
+                .bind(&email.subject)
+                .bind(&email.body)
+                .bind(now)
+                .bind(lead_id)
+                .execute(&mut *tx)
+                .await?;
             }
             if done == 1 && s.refund_attempt {
                 // The attempt never reached anyone: its number is free for the next try.

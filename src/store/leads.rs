@@ -373,7 +373,8 @@ impl Store {
             ),
             BulkAction::Requeue => (
                 "UPDATE leads SET status = 'pending', status_reason = NULL, call_attempts = 0, \
-                 next_call_at = NULL, follow_up_email_sent = FALSE, updated_at = $1 WHERE"
+                 next_call_at = NULL, follow_up_email_sent = FALSE, email_cycle = email_cycle + 1, \
+                 dial_failures = 0, updated_at = $1 WHERE"
                     .into(),
                 vec![Bind::Int(now)],
             ),

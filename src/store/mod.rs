@@ -10,6 +10,7 @@ pub mod dialer;
 pub mod dnc;
 pub mod import;
 pub mod leads;
+pub mod outbox;
 pub mod settings;
 pub mod users;
 

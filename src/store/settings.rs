@@ -31,6 +31,14 @@ pub struct Settings {
     pub call_window_end: i64,
     /// Weekdays calls may be placed on, e.g. `mon,tue,wed,thu,fri`.
     pub call_days: String,
+    /// Follow-up email templates (the defaults when never edited). Variables:
+    /// `{{contact_name}}`, `{{company_name}}`, `{{meeting_time}}`, `{{booking_link}}`.
+    pub email_confirmation_subject: Option<String>,
+    pub email_confirmation_body: Option<String>,
+    pub email_thank_you_subject: Option<String>,
+    pub email_thank_you_body: Option<String>,
+    pub email_final_subject: Option<String>,
+    pub email_final_body: Option<String>,
     #[serde(with = "crate::domain::serde_millis")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Millis,
@@ -41,6 +49,44 @@ fn ser_hhmm<S: serde::Serializer>(minutes: &i64, s: S) -> Result<S::Ok, S::Error
 }
 
 impl Settings {
+    /// The template for one kind of follow-up email.
+    pub fn email_template(&self, kind: crate::email::EmailKind) -> crate::email::Template {
+        use crate::email::EmailKind::*;
+        let (subject, body) = match kind {
+            BookingConfirmation => (
+                &self.email_confirmation_subject,
+                &self.email_confirmation_body,
+            ),
+            ThankYou => (&self.email_thank_you_subject, &self.email_thank_you_body),
+            FinalFollowUp => (&self.email_final_subject, &self.email_final_body),
+        };
+        crate::email::Template {
+            subject: subject.clone(),
+            body: body.clone(),
+        }
+    }
+
+    /// Replaces unset templates with the defaults, so readers always see what will be sent.
+    fn fill_template_defaults(&mut self) {
+        use crate::email::EmailKind::*;
+        for kind in [BookingConfirmation, ThankYou, FinalFollowUp] {
+            let (subject, body) = self.email_template(kind).effective(kind);
+            let (s, b) = match kind {
+                BookingConfirmation => (
+                    &mut self.email_confirmation_subject,
+                    &mut self.email_confirmation_body,
+                ),
+                ThankYou => (
+                    &mut self.email_thank_you_subject,
+                    &mut self.email_thank_you_body,
+                ),
+                FinalFollowUp => (&mut self.email_final_subject, &mut self.email_final_body),
+            };
+            *s = Some(subject);
+            *b = Some(body);
+        }
+    }
+
     /// The calling window these settings describe (the default if the stored one is unusable).
     pub fn call_window(&self) -> crate::domain::window::CallWindow {
         use crate::domain::window::{CallWindow, Weekdays};
@@ -73,15 +119,22 @@ pub struct SettingsPatch {
     pub call_window_start: Option<i64>,
     pub call_window_end: Option<i64>,
     pub call_days: Option<String>,
+    /// Template edits: `Some("")` resets a template to its default.
+    pub email_templates: Vec<(&'static str, String)>,
 }
 
 const COLUMNS: &str = "automation_enabled, max_calls_batch, retry_interval, max_attempts, \
-    default_region, default_timezone, call_window_start, call_window_end, call_days, updated_at";
+    default_region, default_timezone, call_window_start, call_window_end, call_days, \
+    email_confirmation_subject, email_confirmation_body, email_thank_you_subject, email_thank_you_body, \
+    email_final_subject, email_final_body, updated_at";
 
 impl Store {
     pub async fn settings(&self) -> StoreResult<Settings> {
         let sql = format!("SELECT {COLUMNS} FROM settings WHERE id = 1");
-        Ok(read!(self, pool => sqlx::query_as::<_, Settings>(&sql).fetch_one(pool).await?))
+        let mut settings =
+            read!(self, pool => sqlx::query_as::<_, Settings>(&sql).fetch_one(pool).await?);
+        settings.fill_template_defaults();
+        Ok(settings)
     }
 
     /// Writes only the fields present in `patch`, so two people editing different settings
@@ -120,11 +173,23 @@ impl Store {
         if let Some(v) = &patch.call_days {
             push("call_days", Bind::Text(v.clone()));
         }
+        let mut defaults = Vec::new();
+        for (column, text) in &patch.email_templates {
+            // An empty template means "back to the default".
+            if text.trim().is_empty() {
+                defaults.push(format!("{column} = NULL"));
+            } else {
+                push(column, Bind::Text(text.clone()));
+            }
+        }
+        sets.extend(defaults);
         let sql = format!(
             "UPDATE settings SET {} WHERE id = 1 RETURNING {COLUMNS}",
             sets.join(", ")
         );
-        Ok(write!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Settings>(&sql), &binds).fetch_one(pool).await?))
+        let mut settings = write!(self, pool =>
+            bind_all!(sqlx::query_as::<_, Settings>(&sql), &binds).fetch_one(pool).await?);
+        settings.fill_template_defaults();
+        Ok(settings)
     }
 }

@@ -431,6 +431,7 @@ async fn concurrent_ticks_never_dial_a_lead_twice(app: TestApp) {
     let second = ai_dialer::dialer::Dialer::new(
         app.store.clone(),
         d.vapi.clone(),
+        None,
         d.clock.clone(),
         d.options.clone(),
     );

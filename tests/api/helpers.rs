@@ -20,6 +20,7 @@ use ai_dialer::{
 };
 
 use crate::fake_calcom::{self, FakeCalcom};
+use crate::fake_resend::{self, FakeResend};
 use crate::fake_vapi::{self, FakeVapi};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
@@ -289,6 +290,7 @@ pub struct TestApp {
     pub clock: Arc<AtomicI64>,
     pub vapi: FakeVapi,
     pub calcom: FakeCalcom,
+    pub resend: FakeResend,
     pub state: ai_dialer::http::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     // Declared last so the database outlives the server's connections.
@@ -328,6 +330,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let vapi = FakeVapi::start().await;
         let calcom = FakeCalcom::start().await;
+        let resend = FakeResend::start().await;
         let clock = Arc::new(AtomicI64::new(
             START.parse::<jiff::Timestamp>().unwrap().as_millisecond(),
         ));
@@ -346,13 +349,22 @@ impl TestApp {
                 event_type_id: fake_calcom::EVENT_TYPE_ID,
                 timeout: std::time::Duration::from_secs(5),
             }),
+            resend: Some(ai_dialer::integrations::resend::ResendConfig {
+                base_url: resend.base.clone(),
+                api_key: Secret::new(fake_resend::API_KEY),
+                from: "Acme Sales <sales@acme.example>".into(),
+                timeout: std::time::Duration::from_secs(5),
+            }),
             secrets: IntegrationSecrets {
                 cron_secret: Some(Secret::new(CRON_SECRET)),
                 vapi_secret: Some(Secret::new(fake_vapi::WEBHOOK_SECRET)),
                 vapi_hmac_secret: Some(Secret::new(HMAC_SECRET)),
             },
             clock: Clock::manual(clock.clone()),
-            dialer: DialerOptions::default(),
+            dialer: DialerOptions {
+                booking_link: "https://cal.example/acme/intro".into(),
+                ..DialerOptions::default()
+            },
         };
         let built = app::build(store.clone(), options);
         let state = built.state.clone();
@@ -370,6 +382,7 @@ impl TestApp {
             clock,
             vapi,
             calcom,
+            resend,
             state,
             shutdown: Some(tx),
             _db: db,

@@ -507,3 +507,19 @@ mod tests {
         assert_eq!(csv_line(&["a,b".into(), "c".into()]), b"\"a,b\",c\n");
     }
 }
+
+/// The follow-up emails queued for a lead and what became of them, newest first.
+#[utoipa::path(get, path = "/api/leads/{id}/emails", tag = "leads", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<crate::store::outbox::EmailRecord>), (status = 404, body = ErrorBody)))]
+pub async fn lead_emails(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Vec<crate::store::outbox::EmailRecord>>> {
+    state
+        .store
+        .get_lead(id)
+        .await
+        .map_err(|e| not_found(e, "lead"))?;
+    Ok(Json(state.store.lead_emails(id).await?))
+}

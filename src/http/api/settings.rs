@@ -63,6 +63,19 @@ pub struct UpdateSettingsRequest {
     /// Comma-separated weekdays, e.g. `mon,tue,wed,thu,fri`.
     #[serde(default, deserialize_with = "non_null")]
     call_days: Option<String>,
+    /// Email templates; an empty string restores the default.
+    #[serde(default, deserialize_with = "non_null")]
+    email_confirmation_subject: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    email_confirmation_body: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    email_thank_you_subject: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    email_thank_you_body: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    email_final_subject: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    email_final_body: Option<String>,
 }
 
 fn bounded(
@@ -157,6 +170,33 @@ pub async fn update_settings(
                 "call_window_end",
                 "must be later than call_window_start",
             ));
+        }
+    }
+    for (column, value, max) in [
+        (
+            "email_confirmation_subject",
+            &body.email_confirmation_subject,
+            200,
+        ),
+        (
+            "email_confirmation_body",
+            &body.email_confirmation_body,
+            5000,
+        ),
+        (
+            "email_thank_you_subject",
+            &body.email_thank_you_subject,
+            200,
+        ),
+        ("email_thank_you_body", &body.email_thank_you_body, 5000),
+        ("email_final_subject", &body.email_final_subject, 200),
+        ("email_final_body", &body.email_final_body, 5000),
+    ] {
+        if let Some(text) = value {
+            match crate::email::validate(column, text, max) {
+                Ok(text) => patch.email_templates.push((column, text)),
+                Err(e) => errors.push(e),
+            }
         }
     }
     patch.call_window_start = start;

@@ -1,0 +1,109 @@
+//! A local stand-in for Resend's `POST /emails`: bearer auth, `Idempotency-Key` replay,
+//! its `{statusCode, name, message}` errors and rate-limit headers.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde_json::{Value, json};
+
+pub const API_KEY: &str = "re_test_key";
+
+#[derive(Default)]
+struct Inner {
+    /// Emails actually sent (a replayed idempotency key sends nothing new).
+    sent: Vec<Value>,
+    keys: HashMap<String, String>,
+    script: VecDeque<u16>,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeResend {
+    inner: Arc<Mutex<Inner>>,
+    pub base: String,
+}
+
+impl FakeResend {
+    pub async fn start() -> FakeResend {
+        let mut fake = FakeResend::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        fake.base = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new()
+            .route("/emails", post(send))
+            .with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        fake
+    }
+
+    pub fn sent(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().sent.clone()
+    }
+
+    /// The next sends answer with these statuses (429 and 500 are transient, 422 is not).
+    pub fn fail_next(&self, statuses: &[u16]) {
+        self.inner.lock().unwrap().script.extend(statuses);
+    }
+}
+
+async fn send(
+    State(fake): State<FakeResend>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(&format!("Bearer {API_KEY}"))
+    {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"statusCode": 401, "name": "missing_api_key", "message": "Missing API key in the authorization header"}))).into_response();
+    }
+    let mut inner = fake.inner.lock().unwrap();
+    if let Some(status) = inner.script.pop_front() {
+        let (name, msg) = match status {
+            429 => (
+                "rate_limit_exceeded",
+                "Too many requests. You can only make 2 requests per second.",
+            ),
+            422 => ("validation_error", "Invalid `to` field."),
+            _ => ("internal_server_error", "An unexpected error occurred."),
+        };
+        let mut res = (
+            StatusCode::from_u16(status).unwrap(),
+            Json(json!({"statusCode": status, "name": name, "message": msg})),
+        )
+            .into_response();
+        if status == 429 {
+            res.headers_mut()
+                .insert("retry-after", "1".parse().unwrap());
+            res.headers_mut()
+                .insert("ratelimit-reset", "1".parse().unwrap());
+        }
+        return res;
+    }
+    for field in ["from", "to", "subject"] {
+        if body.get(field).is_none() {
+            return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"statusCode": 422, "name": "missing_required_field", "message": format!("Missing `{field}` field.")}))).into_response();
+        }
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(id) = key.as_ref().and_then(|k| inner.keys.get(k)) {
+        return Json(json!({"id": id})).into_response();
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Some(k) = key {
+        inner.keys.insert(k, id.clone());
+    }
+    let mut stored = body.clone();
+    stored["id"] = json!(id);
+    inner.sent.push(stored);
+    Json(json!({"id": id})).into_response()
+}
