@@ -116,6 +116,10 @@ pub struct DialerArgs {
     pub calcom_event_type_id: Option<i64>,
     #[arg(long, env = "CALCOM_BASE_URL", default_value = "https://api.cal.com")]
     pub calcom_base_url: String,
+    /// Secret of the Cal.com webhook (`X-Cal-Signature-256`); the endpoint refuses everything
+    /// while unset.
+    #[arg(long, env = "CALCOM_WEBHOOK_SECRET", hide_env_values = true)]
+    pub calcom_webhook_secret: Option<Secret>,
     /// Booking page linked from follow-up emails.
     #[arg(long, env = "CALCOM_BOOKING_LINK", default_value = "")]
     pub calcom_booking_link: String,
@@ -192,6 +196,7 @@ impl DialerArgs {
             cron_secret: self.cron_secret.clone(),
             vapi_secret: self.vapi_secret_key.clone(),
             vapi_hmac_secret: self.vapi_webhook_hmac_secret.clone(),
+            calcom_webhook_secret: self.calcom_webhook_secret.clone(),
         }
     }
 }
@@ -202,6 +207,7 @@ pub struct IntegrationSecrets {
     pub cron_secret: Option<Secret>,
     pub vapi_secret: Option<Secret>,
     pub vapi_hmac_secret: Option<Secret>,
+    pub calcom_webhook_secret: Option<Secret>,
 }
 
 /// Shows a database URL with any password replaced, for logs and `Debug`.

@@ -75,6 +75,7 @@ fn public_api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(integrations::cron, integrations::cron_post))
         .routes(routes!(integrations::vapi_webhook))
+        .routes(routes!(integrations::calcom_webhook))
 }
 
 /// Routes that need a signed-in user (enforced by one layer in [`build`]).

@@ -332,6 +332,42 @@ impl Store {
         Ok(())
     }
 
+    /// A booking was cancelled in Cal.com: a scheduled lead goes back in the queue (its
+    /// attempts kept) with the reason. Returns whether a lead changed.
+    pub async fn booking_cancelled(&self, uid: &str, reason: &str) -> StoreResult<bool> {
+        let done = write!(self, pool => sqlx::query(
+            "UPDATE leads SET status = 'pending', status_reason = $1, cal_booking_uid = NULL, booking_start_at = NULL, \
+             next_call_at = NULL, updated_at = $2 WHERE cal_booking_uid = $3 AND status = 'scheduled'",
+        )
+        .bind(reason)
+        .bind(crate::domain::now_millis())
+        .bind(uid)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done > 0)
+    }
+
+    /// A booking moved in Cal.com (a new uid replaces the old one).
+    pub async fn booking_rescheduled(
+        &self,
+        old_uid: &str,
+        new_uid: &str,
+        start: Millis,
+    ) -> StoreResult<bool> {
+        let done = write!(self, pool => sqlx::query(
+            "UPDATE leads SET cal_booking_uid = $1, booking_start_at = $2, updated_at = $3 WHERE cal_booking_uid = $4",
+        )
+        .bind(new_uid)
+        .bind(start)
+        .bind(crate::domain::now_millis())
+        .bind(old_uid)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(done > 0)
+    }
+
     /// Marks that the person asked not to be called again during this call, and adds their
     /// number to the do-not-call list at once.
     pub async fn opt_out_during_call(&self, lead_id: Uuid, attempt: i64) -> StoreResult<()> {

@@ -856,3 +856,111 @@ mod booking {
     use super::*;
     both_engines!(books_during_the_call_and_only_a_booking_schedules);
 }
+
+async fn calcom_webhook(app: &TestApp, body: &Value, key: &str) -> reqwest::Response {
+    let raw = body.to_string();
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(raw.as_bytes());
+    anonymous()
+        .post(app.url("/api/integrations/calcom"))
+        .header("content-type", "application/json")
+        .header(
+            "x-cal-signature-256",
+            hex::encode(mac.finalize().into_bytes()),
+        )
+        .body(raw)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn calcom_cancellations_and_reschedules_follow_the_booking(app: TestApp) {
+    enable(&app, json!({})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    app.tick().await;
+    let call = app.vapi.call(&app.vapi.call_id_for(&id, 1));
+    app.vapi_webhook(&tool_call(
+        &call,
+        "t",
+        "book_appointment",
+        json!({"startTime": "2026-11-26T09:30", "timezone": "America/New_York"}),
+    ))
+    .await;
+    app.vapi_webhook(&report(&call, "customer-ended-call", None))
+        .await;
+    assert_eq!(lead(&app, &id).await["status"], "scheduled");
+
+    let moved = json!({"triggerEvent": "BOOKING_RESCHEDULED", "createdAt": "2026-11-25T16:00:00Z", "payload": {
+        "uid": "bk_2", "rescheduleUid": "bk_1", "startTime": "2026-11-27T15:00:00Z", "endTime": "2026-11-27T15:30:00Z", "status": "ACCEPTED"}});
+    // Forged or unsigned: refused, nothing changes.
+    assert_error(
+        calcom_webhook(&app, &moved, "wrong-key").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let unsigned = anonymous()
+        .post(app.url("/api/integrations/calcom"))
+        .json(&moved)
+        .send()
+        .await
+        .unwrap();
+    assert_error(unsigned, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(lead(&app, &id).await["cal_booking_uid"], "bk_1");
+
+    let res = calcom_webhook(&app, &moved, crate::helpers::CALCOM_WEBHOOK_SECRET).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let l = lead(&app, &id).await;
+    assert_eq!(
+        (
+            l["cal_booking_uid"].as_str(),
+            l["booking_start_at"].as_str()
+        ),
+        (Some("bk_2"), Some("2026-11-27T15:00:00.000Z"))
+    );
+
+    let cancelled = json!({"triggerEvent": "BOOKING_CANCELLED", "createdAt": "2026-11-25T17:00:00Z", "payload": {
+        "uid": "bk_2", "cancellationReason": "Travelling that week", "status": "CANCELLED"}});
+    assert_eq!(
+        calcom_webhook(&app, &cancelled, crate::helpers::CALCOM_WEBHOOK_SECRET)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let l = lead(&app, &id).await;
+    assert_eq!(l["status"], "pending", "back in the queue");
+    assert_eq!(l["call_attempts"], 1, "attempts kept");
+    assert!(
+        l["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("Travelling that week")
+    );
+    assert!(l["cal_booking_uid"].is_null());
+    // Delivered twice: nothing more happens.
+    let again: Value = calcom_webhook(&app, &cancelled, crate::helpers::CALCOM_WEBHOOK_SECRET)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["changed"], false);
+    let other: Value = calcom_webhook(
+        &app,
+        &json!({"triggerEvent": "MEETING_ENDED", "payload": {}}),
+        crate::helpers::CALCOM_WEBHOOK_SECRET,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        other["changed"], false,
+        "unknown triggers are accepted and ignored"
+    );
+    assert_eq!(app.tick().await["dialed"], 1, "called again");
+}
+
+mod calcom_hooks {
+    use super::*;
+    both_engines!(calcom_cancellations_and_reschedules_follow_the_booking);
+}

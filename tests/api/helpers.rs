@@ -32,6 +32,7 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
 pub const CRON_SECRET: &str = "cron-test-secret";
 pub const HMAC_SECRET: &str = "hmac-test-secret";
+pub const CALCOM_WEBHOOK_SECRET: &str = "calcom-webhook-secret";
 /// Where the dialer's clock starts: Wednesday 2026-11-25 15:00 UTC, 10:00 in New York.
 pub const START: &str = "2026-11-25T15:00:00Z";
 
@@ -359,6 +360,7 @@ impl TestApp {
                 cron_secret: Some(Secret::new(CRON_SECRET)),
                 vapi_secret: Some(Secret::new(fake_vapi::WEBHOOK_SECRET)),
                 vapi_hmac_secret: Some(Secret::new(HMAC_SECRET)),
+                calcom_webhook_secret: Some(Secret::new(CALCOM_WEBHOOK_SECRET)),
             },
             clock: Clock::manual(clock.clone()),
             dialer: DialerOptions {

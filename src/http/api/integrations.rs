@@ -99,6 +99,83 @@ fn verify_vapi(state: &AppState, headers: &HeaderMap, body: &[u8], now_ms: i64) 
     false
 }
 
+/// Receives Cal.com booking webhooks: cancellations and reschedules of meetings the
+/// assistant booked. `X-Cal-Signature-256` must be the hex HMAC-SHA256 of the raw body.
+#[utoipa::path(post, path = "/api/integrations/calcom", tag = "dialer", request_body = Object,
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
+pub async fn calcom_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Json<Value>> {
+    let key = state
+        .secrets
+        .calcom_webhook_secret
+        .as_ref()
+        .ok_or(AppError::Unauthorized)?;
+    let given = headers
+        .get("x-cal-signature-256")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AppError::Unauthorized)?;
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()) else {
+        return Err(AppError::Unauthorized);
+    };
+    mac.update(&body);
+    if !constant_time_eq(
+        &given.trim().to_ascii_lowercase(),
+        &hex::encode(mac.finalize().into_bytes()),
+    ) {
+        return Err(AppError::Unauthorized);
+    }
+    let event: Value = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request("malformed_json", format!("not a Cal.com webhook: {e}"))
+    })?;
+    let payload = event.get("payload").cloned().unwrap_or(Value::Null);
+    let text = |k: &str| {
+        payload
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let changed = match event.get("triggerEvent").and_then(Value::as_str) {
+        Some("BOOKING_CANCELLED") => match text("uid") {
+            Some(uid) => {
+                let why = text("cancellationReason")
+                    .map(|r| format!(": {}", r.chars().take(200).collect::<String>()))
+                    .unwrap_or_default();
+                state
+                    .store
+                    .booking_cancelled(uid, &format!("the booked meeting was cancelled{why}"))
+                    .await?
+            }
+            None => false,
+        },
+        Some("BOOKING_RESCHEDULED") => match (
+            text("rescheduleUid").or(text("fromReschedule")),
+            text("uid"),
+            text("startTime"),
+        ) {
+            (Some(old), Some(new), Some(start)) => match start.parse::<jiff::Timestamp>() {
+                Ok(start) => {
+                    state
+                        .store
+                        .booking_rescheduled(old, new, start.as_millisecond())
+                        .await?
+                }
+                Err(_) => {
+                    return Err(AppError::bad_request(
+                        "invalid_body",
+                        "startTime is not an ISO 8601 instant",
+                    ));
+                }
+            },
+            _ => false,
+        },
+        _ => false,
+    };
+    Ok(Json(json!({"changed": changed})))
+}
+
 /// The (lead, attempt) we put in the call's metadata when we placed it.
 fn call_metadata(msg: &Value) -> Option<(Uuid, i64)> {
     let meta = msg
