@@ -33,6 +33,7 @@ pub struct BuildOptions {
     pub calcom: Option<CalcomConfig>,
     pub resend: Option<ResendConfig>,
     pub secrets: IntegrationSecrets,
+    pub sandbox: Option<crate::sandbox::Sandbox>,
     pub clock: Clock,
     pub dialer: DialerOptions,
 }
@@ -55,6 +56,7 @@ pub fn build(store: Store, options: BuildOptions) -> App {
         openapi_json: Arc::new(openapi_json),
         dialer,
         calcom: options.calcom.map(CalcomClient::new),
+        sandbox: options.sandbox,
         secrets: Arc::new(options.secrets),
     };
     let router = routes::build(state.clone(), public_api, private_api);

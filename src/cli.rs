@@ -219,6 +219,55 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
+    let mut options = app::BuildOptions {
+        public_url: args.public_url.clone(),
+        vapi: args.dialer.vapi(),
+        calcom: args.dialer.calcom(),
+        resend: args.dialer.resend(),
+        secrets: args.dialer.secrets(),
+        sandbox: None,
+        clock: crate::dialer::clock::Clock::system(),
+        dialer: crate::dialer::DialerOptions {
+            max_call: std::time::Duration::from_secs(args.dialer.max_call_seconds),
+            booking_link: args.dialer.calcom_booking_link.clone(),
+            ..Default::default()
+        },
+    };
+    if args.sandbox {
+        anyhow::ensure!(
+            !args.dialer.has_real_keys(),
+            "--sandbox simulates VAPI, Cal.com and Resend; unset VAPI_API_KEY, CALCOM_API_KEY and RESEND_API_KEY to use it"
+        );
+        let mix = args
+            .sandbox_outcomes
+            .parse()
+            .map_err(|e| anyhow::anyhow!("SANDBOX_OUTCOMES: {e}"))?;
+        let webhook_port = addr.port();
+        let sandbox = crate::sandbox::Sandbox::start(crate::sandbox::SandboxOptions {
+            webhook_url: format!("http://127.0.0.1:{webhook_port}/api/integrations/vapi"),
+            mix,
+            call_length: std::time::Duration::from_secs(args.sandbox_call_seconds),
+        })
+        .await?;
+        options.vapi = Some(sandbox.vapi_config());
+        options.calcom = Some(sandbox.calcom_config());
+        options.resend = Some(sandbox.resend_config());
+        options.secrets.vapi_secret = Some(sandbox.webhook_secret.clone());
+        if options.dialer.booking_link.is_empty() {
+            options.dialer.booking_link = format!("http://{addr}/");
+        }
+        options.sandbox = Some(sandbox);
+        tracing::warn!(
+            "SANDBOX MODE: calls, bookings and emails are simulated; nobody is really called"
+        );
+        println!(
+            "Sandbox mode: VAPI, Cal.com and Resend are simulated; nobody is really called or emailed."
+        );
+    } else if options.vapi.is_none() {
+        tracing::warn!(
+            "VAPI is not configured (VAPI_API_KEY, VAPI_ASSISTANT_ID, VAPI_PHONE_NUMBER_ID): no calls will be placed"
+        );
+    }
     tracing::info!(
         database = store.engine().name(),
         "listening on http://{addr}"
@@ -227,24 +276,6 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         "AI Dialer is running at http://{addr} ({} database)",
         store.engine().name()
     );
-    let options = app::BuildOptions {
-        public_url: args.public_url,
-        vapi: args.dialer.vapi(),
-        calcom: args.dialer.calcom(),
-        resend: args.dialer.resend(),
-        secrets: args.dialer.secrets(),
-        clock: crate::dialer::clock::Clock::system(),
-        dialer: crate::dialer::DialerOptions {
-            max_call: std::time::Duration::from_secs(args.dialer.max_call_seconds),
-            booking_link: args.dialer.calcom_booking_link.clone(),
-            ..Default::default()
-        },
-    };
-    if options.vapi.is_none() {
-        tracing::warn!(
-            "VAPI is not configured (VAPI_API_KEY, VAPI_ASSISTANT_ID, VAPI_PHONE_NUMBER_ID): no calls will be placed"
-        );
-    }
     let built = app::build(store.clone(), options);
     let scheduler = crate::dialer::spawn_scheduler(
         built.state.dialer.clone(),

@@ -84,6 +84,23 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub dialer: DialerArgs,
+
+    /// Simulate VAPI, Cal.com and Resend in-process (no accounts needed). Refused when real
+    /// provider keys are configured.
+    #[arg(long, env = "DIALER_SANDBOX")]
+    pub sandbox: bool,
+
+    /// Sandbox outcome weights, e.g. `booked=35,no_answer=25,voicemail=10,not_interested=25,do_not_call=5`.
+    #[arg(
+        long,
+        env = "SANDBOX_OUTCOMES",
+        default_value = "booked=35,no_answer=25,voicemail=10,not_interested=25,do_not_call=5"
+    )]
+    pub sandbox_outcomes: String,
+
+    /// How long each simulated call takes, in seconds.
+    #[arg(long, env = "SANDBOX_CALL_SECONDS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub sandbox_call_seconds: u64,
 }
 
 /// VAPI and the dialing loop (names as in the original product's `.env`).
@@ -156,6 +173,13 @@ impl fmt::Debug for DialerArgs {
 }
 
 impl DialerArgs {
+    /// Whether any real provider key is set (the sandbox refuses to run then).
+    pub fn has_real_keys(&self) -> bool {
+        self.vapi_api_key.is_some()
+            || self.calcom_api_key.is_some()
+            || self.resend_api_key.is_some()
+    }
+
     /// The VAPI client settings, when everything needed to place calls is present.
     pub fn vapi(&self) -> Option<crate::integrations::vapi::VapiConfig> {
         Some(crate::integrations::vapi::VapiConfig {

@@ -11,5 +11,6 @@ pub mod email;
 pub mod http;
 pub mod import;
 pub mod integrations;
+pub mod sandbox;
 pub mod store;
 pub mod telemetry;

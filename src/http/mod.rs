@@ -24,6 +24,8 @@ pub struct AppState {
     /// The OpenAPI document, rendered once at start-up.
     pub openapi_json: Arc<String>,
     pub dialer: Dialer,
+    /// The simulated providers, in sandbox mode.
+    pub sandbox: Option<crate::sandbox::Sandbox>,
     /// Cal.com, for the booking tools; `None` until configured.
     pub calcom: Option<crate::integrations::calcom::CalcomClient>,
     pub secrets: Arc<IntegrationSecrets>,

@@ -20,7 +20,9 @@ use utoipa_axum::{
 
 use super::{
     AppState,
-    api::{auth, call_logs, dnc, health, import, integrations, leads, settings, tokens, users},
+    api::{
+        auth, call_logs, dnc, health, import, integrations, leads, settings, status, tokens, users,
+    },
     auth::{require_page_user, require_user},
     error::AppError,
     pages, security,
@@ -106,6 +108,8 @@ fn private_api() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::delete_token))
         .routes(routes!(dnc::list_dnc, dnc::add_dnc))
         .routes(routes!(dnc::remove_dnc))
+        .routes(routes!(status::status))
+        .routes(routes!(status::sandbox_emails))
 }
 
 /// Splits the API routers into axum routers and the OpenAPI document describing them.

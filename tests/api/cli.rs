@@ -234,3 +234,153 @@ async fn first_start_creates_the_database_and_an_admin() {
     child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `ai-dialer serve --sandbox`: a newcomer's whole loop, with no accounts: a lead is called,
+/// books a meeting and gets the confirmation email, all through the real server and clients.
+#[tokio::test]
+async fn sandbox_mode_plays_the_whole_loop() {
+    use ai_dialer::domain::window::{CallWindow, Weekdays};
+    let dir = std::env::temp_dir().join(format!("ai-dialer-sandbox-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = bin()
+        .args(["serve", "--sandbox"])
+        .current_dir(&dir)
+        .env("BIND", "127.0.0.1:0")
+        .env("DIALER_TICK_SECONDS", "1")
+        .env("SANDBOX_CALL_SECONDS", "1")
+        .env("SANDBOX_OUTCOMES", "booked=1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut password, mut base, mut announced) = (String::new(), String::new(), false);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(v) = line.trim().strip_prefix("password:") {
+            password = v.trim().to_owned();
+        } else if line.starts_with("Sandbox mode:") {
+            announced = true;
+        } else if let Some(rest) = line.strip_prefix("AI Dialer is running at ") {
+            base = rest.split_whitespace().next().unwrap().to_owned();
+            break;
+        }
+    }
+    assert!(announced, "sandbox mode is announced");
+    let (client, csrf) = crate::helpers::sign_in(&base, "admin@example.com", &password).await;
+    let status: Value = client
+        .get(format!("{base}/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["sandbox"], true);
+    let home = client
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Sandbox mode"), "the page says so");
+
+    // Pick a time zone where it is calling time right now, whatever the day.
+    let every_day = Weekdays::parse("mon,tue,wed,thu,fri,sat,sun").unwrap();
+    let window = CallWindow::new(
+        jiff::civil::Time::constant(9, 0, 0, 0),
+        jiff::civil::Time::constant(20, 0, 0, 0),
+        every_day,
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now();
+    let zone = ai_dialer::dialer::open_zones(&window, now.as_millisecond())
+        .into_iter()
+        .find(|z| {
+            window.next_open(
+                now + std::time::Duration::from_secs(300),
+                &jiff::tz::TimeZone::get(z).unwrap(),
+            ) == Some(now + std::time::Duration::from_secs(300))
+        })
+        .expect("some zone is inside 09:00–20:00");
+    let res = client
+        .patch(format!("{base}/api/settings"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"automation_enabled": true, "call_days": "mon,tue,wed,thu,fri,sat,sun"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let lead: Value = client
+        .post(format!("{base}/api/leads"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"company_name": "Sandbox Co", "contact_name": "Sam Sand", "phone": "+1 415 555 2671", "email": "sam@sandbox.example", "timezone": zone}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = lead["id"].as_str().unwrap().to_owned();
+
+    let mut seen = Vec::new();
+    let mut emails = Value::Null;
+    for _ in 0..120 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let lead: Value = client
+            .get(format!("{base}/api/leads/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let status = lead["status"].as_str().unwrap().to_owned();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        emails = client
+            .get(format!("{base}/api/sandbox/emails"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status == "scheduled" && emails.as_array().is_some_and(|e| !e.is_empty()) {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        seen,
+        ["pending", "calling", "scheduled"],
+        "the lead was called and booked"
+    );
+    let email = &emails[0];
+    assert_eq!(email["to"][0], "sam@sandbox.example");
+    assert!(
+        email["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Your call with us is booked for"),
+        "{email}"
+    );
+}
+
+#[test]
+fn sandbox_refuses_real_keys() {
+    let out = bin()
+        .args(["serve", "--sandbox"])
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("BIND", "127.0.0.1:0")
+        .env("VAPI_API_KEY", "real-looking-key")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unset VAPI_API_KEY"));
+}

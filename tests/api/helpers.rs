@@ -362,6 +362,7 @@ impl TestApp {
                 vapi_hmac_secret: Some(Secret::new(HMAC_SECRET)),
                 calcom_webhook_secret: Some(Secret::new(CALCOM_WEBHOOK_SECRET)),
             },
+            sandbox: None,
             clock: Clock::manual(clock.clone()),
             dialer: DialerOptions {
                 booking_link: "https://cal.example/acme/intro".into(),

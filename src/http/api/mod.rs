@@ -8,6 +8,7 @@ pub mod import;
 pub mod integrations;
 pub mod leads;
 pub mod settings;
+pub mod status;
 pub mod tokens;
 pub mod users;
 

@@ -28,13 +28,17 @@ pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct Home {
+    sandbox: bool,
     email: String,
     role: &'static str,
     csrf_token: String,
 }
 
 /// `GET /`: the signed-in landing page.
-pub async fn home(current: CurrentUser) -> Response {
+pub async fn home(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    current: CurrentUser,
+) -> Response {
     let csrf_token = match current.via {
         AuthVia::Session { csrf_token, .. } => csrf_token,
         AuthVia::Token => String::new(),
@@ -42,6 +46,7 @@ pub async fn home(current: CurrentUser) -> Response {
     render(
         StatusCode::OK,
         &Home {
+            sandbox: state.sandbox.is_some(),
             email: current.user.email,
             role: current.user.role.as_str(),
             csrf_token,
