@@ -40,6 +40,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the VAPI assistant and tools.
+    #[command(subcommand)]
+    Vapi(VapiCommand),
     /// Import leads from a CSV file.
     Import {
         /// The CSV file (header row required).
@@ -63,6 +66,22 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VapiCommand {
+    /// Create or update the tools and the assistant in VAPI from `vapi/`, with the server URL
+    /// (`PUBLIC_URL` + /api/integrations/vapi) and `VAPI_SECRET_KEY` filled in. The ids are
+    /// stored, so publishing again updates in place, and `serve` uses the published assistant
+    /// when `VAPI_ASSISTANT_ID` is unset.
+    Publish {
+        /// Print what would be sent (secret hidden) without calling VAPI.
+        #[arg(long)]
+        dry_run: bool,
+        /// Read the files from this directory instead of the copies built into the binary.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,7 +176,71 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Import { file, dry_run }) => import(&cli.db, &file, dry_run).await,
+        Some(Command::Vapi(VapiCommand::Publish { dry_run, dir })) => {
+            publish(&cli.db, &cli.serve, dry_run, dir.as_deref()).await
+        }
     }
+}
+
+async fn publish(
+    db: &DatabaseArgs,
+    args: &ServeArgs,
+    dry_run: bool,
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::integrations::vapi_publish::{
+        AssistantFiles, ServerTarget, assistant_body, tool_bodies,
+    };
+    let files = match dir {
+        Some(d) => {
+            AssistantFiles::from_dir(d).with_context(|| format!("reading {}", d.display()))?
+        }
+        None => AssistantFiles::embedded(),
+    };
+    let public = args
+        .public_url
+        .as_deref()
+        .context("set PUBLIC_URL to the address VAPI can reach this server at")?;
+    let secret = args
+        .dialer
+        .vapi_secret_key
+        .as_ref()
+        .context("set VAPI_SECRET_KEY: VAPI sends it with every webhook")?;
+    let server = ServerTarget {
+        url: format!("{}/api/integrations/vapi", public.trim_end_matches('/')),
+        secret: secret.expose().to_owned(),
+    };
+    if dry_run {
+        let hidden = ServerTarget {
+            secret: "********".into(),
+            ..server
+        };
+        let tools = tool_bodies(&files, &hidden)?;
+        let ids: Vec<String> = tools.iter().map(|(n, _)| format!("<id of {n}>")).collect();
+        let plan = serde_json::json!({
+            "tools": tools.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
+            "assistant": assistant_body(&files, &hidden, &ids)?,
+        });
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+        return Ok(());
+    }
+    let key = args
+        .dialer
+        .vapi_api_key
+        .clone()
+        .context("set VAPI_API_KEY to publish")?;
+    let store = open_store(db).await?;
+    let client =
+        crate::integrations::vapi::VapiClient::for_management(&args.dialer.vapi_base_url, key);
+    let report =
+        crate::integrations::vapi_publish::publish(&client, &store, &files, &server).await?;
+    for (name, id, how) in &report.resources {
+        println!("{how} {name}: {id}");
+    }
+    if args.dialer.vapi_assistant_id.is_none() {
+        println!("serve will use this assistant (set VAPI_ASSISTANT_ID to use another)");
+    }
+    Ok(())
 }
 
 async fn import(db: &DatabaseArgs, file: &PathBuf, dry_run: bool) -> anyhow::Result<()> {
@@ -219,9 +302,14 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
+    let mut dialer_args = args.dialer.clone();
+    if dialer_args.vapi_assistant_id.is_none() {
+        // The assistant `ai-dialer vapi publish` created, if any.
+        dialer_args.vapi_assistant_id = store.integration_id("vapi.assistant").await?;
+    }
     let mut options = app::BuildOptions {
         public_url: args.public_url.clone(),
-        vapi: args.dialer.vapi(),
+        vapi: dialer_args.vapi(),
         calcom: args.dialer.calcom(),
         resend: args.dialer.resend(),
         secrets: args.dialer.secrets(),

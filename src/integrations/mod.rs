@@ -4,6 +4,7 @@
 pub mod calcom;
 pub mod resend;
 pub mod vapi;
+pub mod vapi_publish;
 
 use std::time::Duration;
 

@@ -159,3 +159,54 @@ async fn read_call(res: reqwest::Response) -> Result<CallInfo, ProviderError> {
         raw,
     })
 }
+
+impl VapiClient {
+    /// A client for managing assistants and tools, which needs only the API key.
+    pub fn for_management(base_url: &str, api_key: Secret) -> Self {
+        VapiClient::new(VapiConfig {
+            base_url: base_url.to_owned(),
+            api_key,
+            assistant_id: String::new(),
+            phone_number_id: String::new(),
+            timeout: Duration::from_secs(30),
+        })
+    }
+
+    /// `POST`s or `PATCH`es a JSON body; `Ok(None)` for a 404 (the resource is gone).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        let res = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(self.config.api_key.expose())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res
+            .text()
+            .await
+            .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(ProviderError::from_status(
+                PROVIDER, status, &headers, &text,
+            ));
+        }
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|_| ProviderError::Transient {
+                provider: PROVIDER,
+                message: "answered with something that is not JSON".into(),
+                retry_after: None,
+            })
+    }
+}

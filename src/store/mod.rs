@@ -9,6 +9,7 @@ pub mod call_logs;
 pub mod dialer;
 pub mod dnc;
 pub mod import;
+pub mod integration_ids;
 pub mod leads;
 pub mod outbox;
 pub mod settings;

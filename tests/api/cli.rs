@@ -6,7 +6,7 @@ use std::{
 };
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::helpers::{TestApp, anonymous};
@@ -383,4 +383,110 @@ fn sandbox_refuses_real_keys() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unset VAPI_API_KEY"));
+}
+
+async fn vapi_publish_creates_then_updates(app: TestApp) {
+    let env = |cmd: &mut Command| {
+        cmd.env("DATABASE_URL", &app.database_url)
+            .env("VAPI_API_KEY", crate::fake_vapi::API_KEY)
+            .env("VAPI_BASE_URL", &app.vapi.base)
+            .env("PUBLIC_URL", "https://dialer.example.com/")
+            .env("VAPI_SECRET_KEY", "webhook-secret-123");
+    };
+    let mut cmd = bin();
+    cmd.args(["vapi", "publish", "--dry-run"]);
+    env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["assistant"]["server"]["url"],
+        "https://dialer.example.com/api/integrations/vapi"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("webhook-secret-123"),
+        "a dry run hides the secret"
+    );
+    assert!(app.vapi.management().is_empty(), "a dry run calls nothing");
+
+    let mut cmd = bin();
+    cmd.args(["vapi", "publish"]);
+    env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created = app.vapi.management();
+    assert_eq!(
+        created
+            .iter()
+            .map(|(m, p, _)| format!("{m} {p}"))
+            .collect::<Vec<_>>(),
+        ["POST /tool", "POST /tool", "POST /tool", "POST /assistant"]
+    );
+    let tool = &created[0].2;
+    assert_eq!(tool["function"]["name"], "check_availability");
+    assert_eq!(
+        tool["server"]["url"],
+        "https://dialer.example.com/api/integrations/vapi"
+    );
+    assert_eq!(
+        tool["server"]["headers"]["x-vapi-secret"],
+        "webhook-secret-123"
+    );
+    let assistant = &created[3].2;
+    assert_eq!(assistant["model"]["toolIds"].as_array().unwrap().len(), 3);
+    assert!(
+        assistant["firstMessage"]
+            .as_str()
+            .unwrap()
+            .contains("{{lead_contact_name}}")
+    );
+    assert_eq!(
+        assistant["serverMessages"],
+        json!(["status-update", "tool-calls", "end-of-call-report"])
+    );
+    let assistant_id = app
+        .store
+        .integration_id("vapi.assistant")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("created assistant: {assistant_id}"))
+    );
+
+    // Publishing again updates the same resources.
+    let mut cmd = bin();
+    cmd.args(["vapi", "publish"]);
+    env(&mut cmd);
+    assert!(cmd.output().unwrap().status.success());
+    let again = &app.vapi.management()[4..];
+    assert!(
+        again
+            .iter()
+            .all(|(m, _, body)| m == "PATCH" && body.get("type").is_none()),
+        "{again:?}"
+    );
+    assert_eq!(again[3].1, format!("/assistant/{assistant_id}"));
+
+    let out = bin()
+        .args(["vapi", "publish"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("VAPI_API_KEY", "k")
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("PUBLIC_URL"));
+}
+
+mod publish {
+    use super::*;
+    both_engines!(vapi_publish_creates_then_updates);
 }

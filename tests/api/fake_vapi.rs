@@ -30,6 +30,9 @@ pub enum Script {
 
 #[derive(Default)]
 struct Inner {
+    /// (method, path, body) of every tool/assistant management request.
+    management: Vec<(String, String, Value)>,
+    resources: HashMap<String, Value>,
     requests: Vec<Value>,
     calls: HashMap<String, Value>,
     script: VecDeque<Script>,
@@ -53,9 +56,18 @@ impl FakeVapi {
         let app = Router::new()
             .route("/call", post(create_call))
             .route("/call/{id}", get(get_call))
+            .route("/tool", post(create_resource))
+            .route("/assistant", post(create_resource))
+            .route("/tool/{id}", axum::routing::patch(update_resource))
+            .route("/assistant/{id}", axum::routing::patch(update_resource))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
+    }
+
+    /// Every tool/assistant management request: (method, path, body).
+    pub fn management(&self) -> Vec<(String, String, Value)> {
+        self.inner.lock().unwrap().management.clone()
     }
 
     /// Every `POST /call` body received, in order.
@@ -178,5 +190,67 @@ async fn get_call(
             Json(nest_error(404, "Call not found")),
         )
             .into_response(),
+    }
+}
+
+async fn create_resource(
+    State(fake): State<FakeVapi>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Json(body): Json<Value>,
+) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(&format!("Bearer {API_KEY}"))
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(nest_error(401, "Invalid Key")),
+        )
+            .into_response();
+    }
+    if uri.path() == "/tool" && body.get("type").is_none() {
+        return (StatusCode::BAD_REQUEST, Json(json!({"message": ["type must be one of the following values: function, ..."], "error": "Bad Request", "statusCode": 400}))).into_response();
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut created = body.clone();
+    created["id"] = json!(id);
+    created["orgId"] = json!("org-test");
+    let mut inner = fake.inner.lock().unwrap();
+    inner
+        .management
+        .push(("POST".into(), uri.path().to_owned(), body));
+    inner
+        .resources
+        .insert(format!("{}/{id}", uri.path()), created.clone());
+    (StatusCode::CREATED, Json(created)).into_response()
+}
+
+async fn update_resource(
+    State(fake): State<FakeVapi>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Json(body): Json<Value>,
+) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(&format!("Bearer {API_KEY}"))
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(nest_error(401, "Invalid Key")),
+        )
+            .into_response();
+    }
+    let mut inner = fake.inner.lock().unwrap();
+    inner
+        .management
+        .push(("PATCH".into(), uri.path().to_owned(), body.clone()));
+    match inner.resources.get_mut(uri.path()) {
+        Some(existing) => {
+            for (k, v) in body.as_object().cloned().unwrap_or_default() {
+                existing[k] = v;
+            }
+            Json(existing.clone()).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, Json(nest_error(404, "Not Found"))).into_response(),
     }
 }
