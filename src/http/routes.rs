@@ -108,6 +108,7 @@ fn private_api() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::delete_token))
         .routes(routes!(dnc::list_dnc, dnc::add_dnc))
         .routes(routes!(dnc::remove_dnc))
+        .routes(routes!(dnc::import_dnc).layer(DefaultBodyLimit::max(dnc::MAX_DNC_UPLOAD)))
         .routes(routes!(status::status))
         .routes(routes!(status::sandbox_emails))
 }
@@ -174,10 +175,10 @@ async fn refuse_oversized_bodies(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let limit = if req.uri().path() == "/api/leads/import" {
-        import::MAX_UPLOAD_BYTES
-    } else {
-        MAX_JSON_BYTES as u64
+    let limit = match req.uri().path() {
+        "/api/leads/import" => import::MAX_UPLOAD_BYTES,
+        "/api/dnc/import" => dnc::MAX_DNC_UPLOAD as u64,
+        _ => MAX_JSON_BYTES as u64,
     };
     if announced.is_some_and(|len| len > limit) {
         return AppError::BadRequest {

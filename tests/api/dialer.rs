@@ -964,3 +964,165 @@ mod calcom_hooks {
     use super::*;
     both_engines!(calcom_cancellations_and_reschedules_follow_the_booking);
 }
+
+async fn a_crash_between_claim_and_dial_loses_and_repeats_nothing(app: TestApp) {
+    enable(&app, json!({})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    // The process claims the lead, then dies before asking VAPI.
+    let zones = ai_dialer::dialer::open_zones(
+        &app.store.settings().await.unwrap().call_window(),
+        app.state.dialer.clock.now(),
+    );
+    let claim = ai_dialer::store::dialer::ClaimRequest {
+        now: app.state.dialer.clock.now(),
+        cap: 10,
+        max_attempts: 3,
+        open_zones: &zones,
+    };
+    assert_eq!(app.store.claim_due(&claim).await.unwrap().len(), 1);
+    assert_eq!(lead(&app, &id).await["status"], "calling");
+    assert_eq!(
+        app.tick().await["claimed"],
+        0,
+        "its slot stays taken while it might still be dialing"
+    );
+    // After the longest call plus the margin, the lead is handed back with its attempt.
+    app.advance(Duration::from_secs(16 * 60));
+    let s = app.tick().await;
+    assert_eq!(s["reconciled"], 1, "{s}");
+    let l = lead(&app, &id).await;
+    assert_eq!(
+        (l["status"].as_str(), l["call_attempts"].as_i64()),
+        (Some("pending"), Some(0)),
+        "{l}"
+    );
+    app.advance(Duration::from_secs(6 * 60));
+    assert_eq!(app.tick().await["dialed"], 1);
+    assert_eq!(app.vapi.requests().len(), 1, "dialed exactly once");
+    assert_eq!(lead(&app, &id).await["call_attempts"], 1);
+}
+
+async fn a_vapi_timeout_returns_the_lead_without_counting(app: TestApp) {
+    enable(&app, json!({})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    app.vapi.push_script(Script::Delay(Duration::from_secs(3)));
+    let s = app.tick().await;
+    assert_eq!(s["failed"], 1, "{s}");
+    let l = lead(&app, &id).await;
+    assert_eq!(
+        (l["status"].as_str(), l["call_attempts"].as_i64()),
+        (Some("pending"), Some(0))
+    );
+    assert!(
+        l["status_reason"].as_str().unwrap().contains("timed out"),
+        "{l}"
+    );
+}
+
+async fn calendar_outages_get_answers_the_agent_can_use(app: TestApp) {
+    enable(&app, json!({})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    app.tick().await;
+    let call = app.vapi.call(&app.vapi.call_id_for(&id, 1));
+    app.calcom.fail_next(2);
+    let res: Value = app
+        .vapi_webhook(&tool_call(
+            &call,
+            "a",
+            "check_availability",
+            json!({"timezone": "America/New_York"}),
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        res["results"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached"),
+        "{res}"
+    );
+    let res: Value = app
+        .vapi_webhook(&tool_call(
+            &call,
+            "b",
+            "book_appointment",
+            json!({"startTime": "2026-11-26T09:30", "timezone": "America/New_York"}),
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        res["results"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("follow-up by email"),
+        "{res}"
+    );
+    assert!(lead(&app, &id).await["cal_booking_uid"].is_null());
+    // Back up: the retry books.
+    let res: Value = app
+        .vapi_webhook(&tool_call(
+            &call,
+            "c",
+            "book_appointment",
+            json!({"startTime": "2026-11-26T09:30", "timezone": "America/New_York"}),
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(res["results"][0]["result"].as_str().is_some(), "{res}");
+}
+
+mod resilience {
+    use super::*;
+    both_engines!(
+        a_crash_between_claim_and_dial_loses_and_repeats_nothing,
+        a_vapi_timeout_returns_the_lead_without_counting,
+        calendar_outages_get_answers_the_agent_can_use,
+    );
+}
+
+async fn do_not_call_lists_import_from_csv(app: TestApp) {
+    app.post_json("/api/dnc", &json!({"phone": "4155550101"}))
+        .await;
+    let csv = "Name,Phone Number,Reason\nA,(415) 555-0101,asked\nB,415.555.0102,complaint\nC,not a number,\n,,\nD,+44 20 7946 0958,\n";
+    let res = app.post_csv("/api/dnc/import", csv).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            report["added"].as_u64(),
+            report["already_listed"].as_u64(),
+            report["invalid_count"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["invalid"][0]["row"], 4);
+    let list = app.get_json("/api/dnc?per_page=10").await;
+    assert_eq!(list["total"], 3);
+    let complaint = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["phone"] == "+14155550102")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (complaint["source"].as_str(), complaint["note"].as_str()),
+        (Some("import"), Some("complaint"))
+    );
+    let res = app
+        .post_csv("/api/dnc/import", "name,email\nA,a@b.com\n")
+        .await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv").await;
+}
+
+mod dnc_import {
+    use super::*;
+    both_engines!(do_not_call_lists_import_from_csv);
+}

@@ -21,6 +21,8 @@ struct Inner {
     /// Booked starts (UTC millis) and the request bodies.
     taken: Vec<i64>,
     bookings: Vec<Value>,
+    /// Requests left that fail with 503 (an outage).
+    failing: usize,
 }
 
 #[derive(Clone, Default)]
@@ -46,6 +48,11 @@ impl FakeCalcom {
         self.inner.lock().unwrap().bookings.clone()
     }
 
+    /// The next `n` requests fail as if Cal.com were down.
+    pub fn fail_next(&self, n: usize) {
+        self.inner.lock().unwrap().failing = n;
+    }
+
     /// Someone else takes this slot.
     pub fn take(&self, start_utc: &str) {
         self.inner
@@ -53,6 +60,18 @@ impl FakeCalcom {
             .unwrap()
             .taken
             .push(start_utc.parse::<Timestamp>().unwrap().as_millisecond());
+    }
+}
+
+impl FakeCalcom {
+    fn take_failure(&self) -> bool {
+        let mut inner = self.inner.lock().unwrap();
+        if inner.failing > 0 {
+            inner.failing -= 1;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -90,6 +109,13 @@ async fn slots(
     if let Some(err) = check(&headers, "2024-09-04") {
         return err;
     }
+    if fake.take_failure() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            "Service Unavailable",
+        );
+    }
     let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     assert_eq!(
         get("eventTypeId").as_deref(),
@@ -125,6 +151,13 @@ async fn book(
 ) -> Response {
     if let Some(err) = check(&headers, "2024-08-13") {
         return err;
+    }
+    if fake.take_failure() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            "Service Unavailable",
+        );
     }
     let start: Timestamp = body["start"].as_str().unwrap().parse().unwrap();
     let mut inner = fake.inner.lock().unwrap();

@@ -26,6 +26,8 @@ pub enum Script {
     /// Send a status-update webhook to this URL before answering (VAPI's webhook racing its
     /// own create-call response).
     WebhookFirst(String),
+    /// Answer only after this long (longer than the client's timeout).
+    Delay(std::time::Duration),
 }
 
 #[derive(Default)]
@@ -163,6 +165,7 @@ async fn create_call(
                 .unwrap();
             assert_eq!(res.status(), 200, "the early webhook was accepted");
         }
+        Some(Script::Delay(d)) => tokio::time::sleep(d).await,
         None => {}
     }
     fake.inner.lock().unwrap().calls.insert(id, call.clone());

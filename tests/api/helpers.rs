@@ -342,7 +342,7 @@ impl TestApp {
                 api_key: Secret::new(fake_vapi::API_KEY),
                 assistant_id: "assistant-test".into(),
                 phone_number_id: "phone-test".into(),
-                timeout: std::time::Duration::from_secs(5),
+                timeout: std::time::Duration::from_secs(2),
             }),
             calcom: Some(ai_dialer::integrations::calcom::CalcomConfig {
                 base_url: calcom.base.clone(),

@@ -102,3 +102,99 @@ pub async fn remove_dnc(
         })?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Largest do-not-call CSV accepted.
+pub const MAX_DNC_UPLOAD: usize = 16 * 1024 * 1024;
+
+/// The result of a do-not-call CSV import.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DncImportReport {
+    pub added: u64,
+    pub already_listed: u64,
+    /// Up to 1,000 rows that are not phone numbers.
+    pub invalid: Vec<crate::import::InvalidRow>,
+    pub invalid_count: u64,
+}
+
+/// Add every number in a CSV (`text/csv` body with a header row and a phone column; an
+/// optional `note` column is kept with each number).
+#[utoipa::path(post, path = "/api/dnc/import", tag = "dnc", request_body(content_type = "text/csv", content = String),
+    responses((status = 200, body = DncImportReport), (status = 422, body = ErrorBody)))]
+pub async fn import_dnc(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    body: axum::body::Bytes,
+) -> AppResult<Json<DncImportReport>> {
+    use crate::import::header::{Field, classify, normalize};
+    let bad = |m: String| AppError::BadRequest {
+        status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_csv",
+        message: m,
+    };
+    let text = std::str::from_utf8(&body).map_err(|_| bad("the file is not UTF-8 text".into()))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| bad(format!("the file is not valid CSV: {e}")))?
+        .clone();
+    let phone_col = headers
+        .iter()
+        .position(|h| classify(h) == Some(Field::Phone))
+        .ok_or_else(|| {
+            bad("no phone column: the header row needs a column such as \"phone\"".into())
+        })?;
+    let note_col = headers.iter().position(|h| {
+        matches!(
+            normalize(h).as_str(),
+            "note" | "notes" | "reason" | "comment"
+        )
+    });
+    let region = region(&state).await?;
+    let mut report = DncImportReport {
+        added: 0,
+        already_listed: 0,
+        invalid: Vec::new(),
+        invalid_count: 0,
+    };
+    for record in rdr.records() {
+        let record = record.map_err(|e| bad(format!("the file is not valid CSV: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let raw = record.get(phone_col).unwrap_or_default();
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        match Phone::parse(raw, region) {
+            Ok(phone) => {
+                let note = note_col
+                    .and_then(|i| record.get(i))
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(|n| n.chars().take(500).collect::<String>());
+                if state
+                    .store
+                    .add_dnc(phone.as_str(), "import", note.as_deref())
+                    .await?
+                {
+                    report.added += 1;
+                } else {
+                    report.already_listed += 1;
+                }
+            }
+            Err(e) => {
+                report.invalid_count += 1;
+                if report.invalid.len() < crate::import::MAX_LISTED_INVALID {
+                    report.invalid.push(crate::import::InvalidRow {
+                        row: line,
+                        column: headers.get(phone_col).unwrap_or("phone").to_owned(),
+                        value: raw.chars().take(100).collect(),
+                        message: format!("phone {}", e.message),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Json(report))
+}
