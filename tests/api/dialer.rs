@@ -125,6 +125,14 @@ async fn places_calls_and_settles_every_outcome(app: TestApp) {
     ))
     .await;
     assert_eq!(lead(&app, &ids[1]).await["status"], "not_interested");
+    // A status update delivered late (after the report) changes nothing.
+    let late = json!({"type": "status-update", "status": "in-progress", "call": call(1)});
+    assert_eq!(app.vapi_webhook(&late).await.status(), StatusCode::OK);
+    let logs = app
+        .get_json(&format!("/api/call-logs?lead_id={}", ids[1]))
+        .await;
+    assert_eq!(logs["items"][0]["call_status"], "ended");
+    assert_eq!(lead(&app, &ids[1]).await["status"], "not_interested");
 
     // 2: asked not to be called again, through the tool, during the call.
     let tool = json!({"type": "tool-calls", "call": call(2), "toolCallList": [
