@@ -96,7 +96,7 @@ impl CalcomClient {
             .send()
             .await
             .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
-        let body = read_json(res).await?;
+        let body = super::read_json(PROVIDER, res).await?;
         let mut starts: Vec<String> = body
             .get("data")
             .and_then(Value::as_object)
@@ -159,7 +159,7 @@ impl CalcomClient {
             }
             .into());
         }
-        let body = read_json(res).await?;
+        let body = super::read_json(PROVIDER, res).await?;
         let data = body
             .get("data")
             .map(|d| if d.is_array() { &d[0] } else { d });
@@ -173,31 +173,7 @@ impl CalcomClient {
                 uid: uid.to_owned(),
                 start: start.to_owned(),
             }),
-            None => Err(ProviderError::Transient {
-                provider: PROVIDER,
-                message: "answered without a booking uid".into(),
-                retry_after: None,
-            }
-            .into()),
+            None => Err(super::garbled(PROVIDER, "without a booking uid").into()),
         }
     }
-}
-
-async fn read_json(res: reqwest::Response) -> Result<Value, ProviderError> {
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res
-        .text()
-        .await
-        .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
-    if !status.is_success() {
-        return Err(ProviderError::from_status(
-            PROVIDER, status, &headers, &text,
-        ));
-    }
-    serde_json::from_str(&text).map_err(|_| ProviderError::Transient {
-        provider: PROVIDER,
-        message: "answered with something that is not JSON".into(),
-        retry_after: None,
-    })
 }

@@ -75,6 +75,34 @@ impl ProviderError {
     }
 }
 
+/// `Transient`: the provider answered with something we could not read.
+pub(crate) fn garbled(provider: &'static str, what: &str) -> ProviderError {
+    ProviderError::Transient {
+        provider,
+        message: format!("answered {what}"),
+        retry_after: None,
+    }
+}
+
+/// Reads a response: a success's body parsed as JSON, or the error its status stands for.
+pub(crate) async fn read_json(
+    provider: &'static str,
+    res: reqwest::Response,
+) -> Result<serde_json::Value, ProviderError> {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res
+        .text()
+        .await
+        .map_err(|e| ProviderError::from_reqwest(provider, &e))?;
+    if !status.is_success() {
+        return Err(ProviderError::from_status(
+            provider, status, &headers, &text,
+        ));
+    }
+    serde_json::from_str(&text).map_err(|_| garbled(provider, "with something that is not JSON"))
+}
+
 /// A short, single-line description of an error body (the `message` field of the usual
 /// error envelopes when there is one). Bodies are provider text, never our users' data.
 pub(crate) fn summarize_body(body: &str) -> String {

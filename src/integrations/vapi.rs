@@ -130,28 +130,9 @@ impl VapiClient {
 }
 
 async fn read_call(res: reqwest::Response) -> Result<CallInfo, ProviderError> {
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res
-        .text()
-        .await
-        .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
-    if !status.is_success() {
-        return Err(ProviderError::from_status(
-            PROVIDER, status, &headers, &text,
-        ));
-    }
-    let raw: Value = serde_json::from_str(&text).map_err(|_| ProviderError::Transient {
-        provider: PROVIDER,
-        message: "answered with something that is not JSON".into(),
-        retry_after: None,
-    })?;
-    let call: CallBody =
-        serde_json::from_value(raw.clone()).map_err(|_| ProviderError::Transient {
-            provider: PROVIDER,
-            message: "answered without a call id".into(),
-            retry_after: None,
-        })?;
+    let raw = super::read_json(PROVIDER, res).await?;
+    let call: CallBody = serde_json::from_value(raw.clone())
+        .map_err(|_| super::garbled(PROVIDER, "without a call id"))?;
     Ok(CallInfo {
         id: call.id,
         status: call.status,
@@ -187,26 +168,9 @@ impl VapiClient {
             .send()
             .await
             .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res
-            .text()
-            .await
-            .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
-        if status == reqwest::StatusCode::NOT_FOUND {
+        if res.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        if !status.is_success() {
-            return Err(ProviderError::from_status(
-                PROVIDER, status, &headers, &text,
-            ));
-        }
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|_| ProviderError::Transient {
-                provider: PROVIDER,
-                message: "answered with something that is not JSON".into(),
-                retry_after: None,
-            })
+        super::read_json(PROVIDER, res).await.map(Some)
     }
 }
