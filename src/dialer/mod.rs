@@ -1,6 +1,8 @@
 //! Automated dialing: each tick settles stale calls, claims due leads inside their calling
 //! windows up to the concurrency cap, and places their calls through VAPI.
 
+mod emails;
+
 pub mod clock;
 pub mod settle;
 pub mod tools;
@@ -14,16 +16,14 @@ use tokio::sync::Mutex;
 
 use crate::{
     domain::{Millis, window::CallWindow},
-    email::{self, EmailKind},
     integrations::{
         ProviderError,
-        resend::{Email as ResendEmail, ResendClient},
+        resend::ResendClient,
         vapi::{CallRequest, VapiClient},
     },
     store::{
         Store,
-        dialer::{ClaimRequest, ClaimedLead, LeadSettlement, QueuedEmail},
-        outbox::MAX_EMAIL_ATTEMPTS,
+        dialer::{ClaimRequest, ClaimedLead, LeadSettlement},
         settings::Settings,
     },
 };
@@ -325,90 +325,6 @@ impl Dialer {
             .store
             .settle_lead(lead_id, attempt, &settlement)
             .await?)
-    }
-
-    /// The follow-up email an outcome calls for, rendered for the lead.
-    async fn follow_up_for(
-        &self,
-        lead_id: uuid::Uuid,
-        s: &LeadSettlement,
-        settings: &Settings,
-    ) -> anyhow::Result<Option<QueuedEmail>> {
-        let kind = match (s.status, s.next_call_at) {
-            ("scheduled", _) => EmailKind::BookingConfirmation,
-            ("not_interested", _) => EmailKind::ThankYou,
-            ("no_answer", None) => EmailKind::FinalFollowUp,
-            _ => return Ok(None),
-        };
-        let lead = self.store.get_lead(lead_id).await?;
-        let meeting_time = match (lead.booking_start_at, TimeZone::get(&lead.timezone)) {
-            (Some(ms), Ok(tz)) => Timestamp::from_millisecond(ms)
-                .map(|ts| tools::spoken(ts, &tz))
-                .unwrap_or_default(),
-            _ => String::new(),
-        };
-        let values = email::Values {
-            contact_name: &lead.contact_name,
-            company_name: &lead.company_name,
-            meeting_time: &meeting_time,
-            booking_link: &self.options.booking_link,
-        };
-        let (subject, body) = email::render(kind, &settings.email_template(kind), &values);
-        Ok(Some(QueuedEmail {
-            kind: kind.as_str(),
-            to: lead.email,
-            subject,
-            body,
-        }))
-    }
-
-    /// Sends due emails from the outbox; returns (sent, not sent).
-    async fn send_emails(&self) -> anyhow::Result<(u64, u64)> {
-        let Some(resend) = &self.resend else {
-            return Ok((0, 0));
-        };
-        let now = self.clock.now();
-        let (mut sent, mut failed) = (0, 0);
-        for email in self.store.claim_emails(now, 50, 5 * 60_000).await? {
-            let key = email.id.to_string();
-            let request = ResendEmail {
-                to: &email.to_email,
-                subject: &email.subject,
-                text: &email.body,
-                idempotency_key: &key,
-                kind: &email.kind,
-            };
-            match resend.send(&request).await {
-                Ok(id) => {
-                    self.store
-                        .email_sent(email.id, email.lead_id, &id, self.clock.now())
-                        .await?;
-                    sent += 1;
-                }
-                Err(err) => {
-                    failed += 1;
-                    let next = match &err {
-                        ProviderError::Transient { retry_after, .. }
-                            if email.attempts < MAX_EMAIL_ATTEMPTS =>
-                        {
-                            let backoff = Duration::from_secs(
-                                (60u64 << (email.attempts - 1).clamp(0, 6)).min(3600),
-                            );
-                            Some(
-                                now + backoff.max(retry_after.unwrap_or_default()).as_millis()
-                                    as i64,
-                            )
-                        }
-                        _ => None,
-                    };
-                    tracing::warn!(email.id = %email.id, email.kind = %email.kind, "email not sent: {err}");
-                    self.store
-                        .email_not_sent(email.id, next, &err.to_string(), self.clock.now())
-                        .await?;
-                }
-            }
-        }
-        Ok((sent, failed))
     }
 }
 

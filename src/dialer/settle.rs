@@ -12,7 +12,8 @@ use crate::{
         outcome::{CallFacts, Settlement, StatedOutcome, settle},
     },
     store::{
-        dialer::{CallReport, ClaimedLead, LeadSettlement},
+        call_logs::CallReport,
+        dialer::{ClaimedLead, LeadSettlement},
         settings::Settings,
     },
 };

@@ -111,4 +111,169 @@ impl Store {
             .fetch_one(pool)
             .await?))
     }
+
+    /// Records that attempt `attempt` on `lead_id` is being placed (before VAPI is asked).
+    pub async fn begin_call(&self, lead_id: Uuid, attempt: i64, now: Millis) -> StoreResult<()> {
+        write!(self, pool => sqlx::query(
+            "INSERT INTO call_logs (id, lead_id, attempt, initiated_at, call_status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'dialing', $4, $4) ON CONFLICT (lead_id, attempt) DO NOTHING",
+        )
+        .bind(Uuid::now_v7())
+        .bind(lead_id)
+        .bind(attempt)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Stores VAPI's id and answer for a call it accepted, and clears the lead's failure count.
+    pub async fn call_accepted(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        vapi_call_id: &str,
+        response: &str,
+        status: Option<&str>,
+    ) -> StoreResult<()> {
+        let now = crate::domain::now_millis();
+        write!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE call_logs SET vapi_call_id = $1, initial_response = $2, \
+                 call_status = CASE WHEN call_status IS NULL OR call_status = 'dialing' THEN $3 ELSE call_status END, \
+                 updated_at = $4 WHERE lead_id = $5 AND attempt = $6",
+            )
+            .bind(vapi_call_id)
+            .bind(response)
+            .bind(status.unwrap_or("queued"))
+            .bind(now)
+            .bind(lead_id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE leads SET dial_failures = 0, updated_at = $1 WHERE id = $2 AND dial_failures <> 0")
+                .bind(now)
+                .bind(lead_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The (lead, attempt) a VAPI call belongs to: by its id, or by the metadata we sent
+    /// with it when the create-call response has not been recorded yet.
+    pub async fn locate_call(
+        &self,
+        vapi_call_id: &str,
+        meta: Option<(Uuid, i64)>,
+    ) -> StoreResult<Option<(Uuid, i64)>> {
+        let found: Option<(Uuid, i64)> = read!(self, pool =>
+            sqlx::query_as::<_, (Uuid, i64)>("SELECT lead_id, attempt FROM call_logs WHERE vapi_call_id = $1")
+                .bind(vapi_call_id).fetch_optional(pool).await?);
+        if found.is_some() {
+            return Ok(found);
+        }
+        let Some((lead_id, attempt)) = meta else {
+            return Ok(None);
+        };
+        // The webhook beat the create-call response: attach the id to the attempt's row.
+        let attached = write!(self, pool => sqlx::query(
+            "UPDATE call_logs SET vapi_call_id = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4 AND vapi_call_id IS NULL",
+        )
+        .bind(vapi_call_id)
+        .bind(crate::domain::now_millis())
+        .bind(lead_id)
+        .bind(attempt)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok((attached == 1).then_some((lead_id, attempt)))
+    }
+
+    /// Updates the live status of a call; an `ended` call never goes back to an earlier one.
+    pub async fn set_call_status(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        status: &str,
+    ) -> StoreResult<()> {
+        write!(self, pool => sqlx::query(
+            "UPDATE call_logs SET call_status = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4 \
+             AND (call_status IS NULL OR call_status <> 'ended')",
+        )
+        .bind(status)
+        .bind(crate::domain::now_millis())
+        .bind(lead_id)
+        .bind(attempt)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Fills a call log from an end-of-call report (idempotent: the same report twice
+    /// writes the same values).
+    pub async fn record_call_report(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        report: &CallReport,
+    ) -> StoreResult<()> {
+        write!(self, pool => sqlx::query(
+            "UPDATE call_logs SET call_status = 'ended', ended_at = $1, ended_reason = $2, recording_url = $3, \
+             stereo_recording_url = $4, duration_seconds = $5, cost = $6, summary = $7, transcript = $8, \
+             outcome = $9, report = $10, updated_at = $11 WHERE lead_id = $12 AND attempt = $13",
+        )
+        .bind(report.ended_at)
+        .bind(&report.ended_reason)
+        .bind(&report.recording_url)
+        .bind(&report.stereo_recording_url)
+        .bind(report.duration_seconds)
+        .bind(report.cost)
+        .bind(&report.summary)
+        .bind(&report.transcript)
+        .bind(&report.outcome)
+        .bind(&report.raw)
+        .bind(crate::domain::now_millis())
+        .bind(lead_id)
+        .bind(attempt)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// What the call log knows that decides the outcome: (booking uid, opted out).
+    pub async fn call_facts(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+    ) -> StoreResult<(Option<String>, bool)> {
+        read!(self, pool => sqlx::query_as::<_, (Option<String>, bool)>(
+            "SELECT booking_uid, opted_out FROM call_logs WHERE lead_id = $1 AND attempt = $2",
+        )
+        .bind(lead_id)
+        .bind(attempt)
+        .fetch_optional(pool)
+        .await?)
+        .ok_or(StoreError::NotFound)
+    }
+}
+
+/// The parts of an end-of-call report we keep in columns (the whole report goes in `raw`).
+#[derive(Debug, Clone, Default)]
+pub struct CallReport {
+    pub ended_at: Option<Millis>,
+    pub ended_reason: Option<String>,
+    pub recording_url: Option<String>,
+    pub stereo_recording_url: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub cost: Option<f64>,
+    pub summary: Option<String>,
+    pub transcript: Option<String>,
+    pub outcome: Option<String>,
+    pub raw: Option<String>,
 }
