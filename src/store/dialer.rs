@@ -96,7 +96,7 @@ impl Store {
         let mut binds = vec![Bind::Int(req.now), Bind::Int(req.max_attempts)];
         binds.extend(req.open_zones.iter().map(|z| Bind::Text(z.clone())));
         Ok(write!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_read_write()).await?;
             if self.engine() == Engine::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CLAIM_LOCK).execute(&mut *tx).await?;
             }

@@ -193,6 +193,16 @@ impl Store {
         }
     }
 
+    /// How to open a transaction that reads before it writes. On SQLite it takes the write
+    /// lock up front: a deferred transaction that has read cannot wait for the lock, and would
+    /// fail with "database is locked" when another process wrote in between.
+    pub(crate) fn begin_read_write(&self) -> &'static str {
+        match self.engine() {
+            Engine::Sqlite => "BEGIN IMMEDIATE",
+            Engine::Postgres => "BEGIN",
+        }
+    }
+
     /// Applies the embedded migrations for this engine; safe to run on every start.
     pub async fn migrate(&self) -> StoreResult<()> {
         match &self.pools {

@@ -157,7 +157,7 @@ impl Store {
     /// Sets `id`'s role (`Some`) or deletes it (`None`) unless that would leave no admin.
     async fn guard_last_admin(&self, id: Uuid, role: Option<Role>) -> StoreResult<Option<User>> {
         write!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_read_write()).await?;
             if self.engine() == super::Engine::Postgres {
                 // Serialises admin changes across instances; SQLite has one writer anyway.
                 sqlx::query("SELECT pg_advisory_xact_lock(4200001)").execute(&mut *tx).await?;

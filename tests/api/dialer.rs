@@ -436,8 +436,12 @@ async fn concurrent_ticks_never_dial_a_lead_twice(app: TestApp) {
     // A second server process on the same database, racing through /api/cron, plus direct ticks.
     // (its own Dialer, so its own in-process tick lock: only the database keeps them apart).
     let d = &app.state.dialer;
+    let second_store =
+        ai_dialer::store::Store::connect(&ai_dialer::store::ConnectOptions::new(&app.database_url))
+            .await
+            .unwrap();
     let second = ai_dialer::dialer::Dialer::new(
-        app.store.clone(),
+        second_store,
         d.vapi.clone(),
         None,
         d.clock.clone(),
