@@ -83,8 +83,13 @@ pub struct Dialer {
     pub clock: Clock,
     pub options: DialerOptions,
     /// One tick at a time per process; other processes are kept apart by the claim itself.
-    running: Arc<Mutex<()>>,
+    /// Holds when leads with unknown time zones were last swept (see [`TZ_SWEEP_EVERY_MS`]).
+    tick_lock: Arc<Mutex<Option<Millis>>>,
 }
+
+/// Leads with unknown zones are never claimed (the claim takes only open zones), so moving
+/// them to `error` can wait: the sweep scans every waiting lead and runs at most this often.
+const TZ_SWEEP_EVERY_MS: Millis = 60 * 60 * 1000;
 
 /// Every IANA zone whose calling window is open at `now`.
 pub fn open_zones(window: &CallWindow, now: Millis) -> Vec<String> {
@@ -123,13 +128,13 @@ impl Dialer {
             resend,
             clock,
             options,
-            running: Arc::new(Mutex::new(())),
+            tick_lock: Arc::new(Mutex::new(None)),
         }
     }
 
     /// Runs one tick: reconcile, claim, dial. Safe to call from several places at once.
     pub async fn tick(&self) -> anyhow::Result<TickSummary> {
-        let _one_at_a_time = self.running.lock().await;
+        let mut last_sweep = self.tick_lock.lock().await;
         let mut summary = TickSummary::default();
         let settings = self.store.settings().await?;
         summary.reconciled = self.reconcile_stale(&settings).await?;
@@ -144,9 +149,12 @@ impl Dialer {
             return Ok(summary);
         };
         let now = self.clock.now();
-        let invalid = self.store.fail_unknown_timezones(&known_zones()).await?;
-        if invalid > 0 {
-            summary.skip("invalid_timezone", invalid);
+        if last_sweep.is_none_or(|at| now - at >= TZ_SWEEP_EVERY_MS || now < at) {
+            let invalid = self.store.fail_unknown_timezones(&known_zones()).await?;
+            *last_sweep = Some(now);
+            if invalid > 0 {
+                summary.skip("invalid_timezone", invalid);
+            }
         }
         let zones = open_zones(&settings.call_window(), now);
         if zones.is_empty() {
