@@ -10,6 +10,10 @@ ALTER TABLE settings ADD COLUMN call_days TEXT NOT NULL DEFAULT 'mon,tue,wed,thu
 -- When the meeting booked during a call starts.
 ALTER TABLE leads ADD COLUMN booking_start_at BIGINT;
 
+-- Numbers every call placed to a lead (1, 2, 3, ...). Unlike call_attempts it never goes back
+-- (requeue, refunds), so a call log, a webhook and a settlement always name one call.
+ALTER TABLE leads ADD COLUMN call_seq BIGINT NOT NULL DEFAULT 0;
+
 -- Consecutive dial attempts VAPI could not take (timeouts, 429, 5xx); reset by a real call.
 ALTER TABLE leads ADD COLUMN dial_failures BIGINT NOT NULL DEFAULT 0;
 

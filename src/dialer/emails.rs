@@ -77,10 +77,18 @@ impl Dialer {
                 }
                 Err(err) => {
                     failed += 1;
+                    // Retrying is safe (same Idempotency-Key) unless Resend refused the email
+                    // itself; a refused key or sender (401/403) is a setting an admin can fix.
+                    let retryable = match &err {
+                        ProviderError::Rejected { status, .. } => matches!(status, 401 | 403),
+                        _ => true,
+                    };
+                    let retry_after = match &err {
+                        ProviderError::Transient { retry_after, .. } => *retry_after,
+                        _ => None,
+                    };
                     let next = match &err {
-                        ProviderError::Transient { retry_after, .. }
-                            if email.attempts < MAX_EMAIL_ATTEMPTS =>
-                        {
+                        _ if retryable && email.attempts < MAX_EMAIL_ATTEMPTS => {
                             let backoff = Duration::from_secs(
                                 (60u64 << (email.attempts - 1).clamp(0, 6)).min(3600),
                             );
@@ -91,7 +99,7 @@ impl Dialer {
                         }
                         _ => None,
                     };
-                    tracing::warn!(email.id = %email.id, email.kind = %email.kind, "email not sent: {err}");
+                    tracing::warn!(email.id = %email.id, email.kind = %email.kind, "email not sent: {}", err.log_summary());
                     self.store
                         .email_not_sent(email.id, next, &err.to_string(), self.clock.now())
                         .await?;

@@ -199,7 +199,8 @@ impl Dialer {
         now: Millis,
         settings: &Settings,
     ) -> bool {
-        let attempt = lead.call_attempts;
+        // Call logs, webhooks and the settlement name this call by its sequence number.
+        let attempt = lead.call_seq;
         // Recorded before VAPI is asked, so a webhook that beats the response finds its row.
         if let Err(err) = self.store.begin_call(lead.id, attempt, now).await {
             tracing::error!(lead.id = %lead.id, error.cause_chain = ?err, "could not record the call attempt");
@@ -232,6 +233,13 @@ impl Dialer {
                 }
                 true
             }
+            Err(ProviderError::Unanswered { .. }) => {
+                // VAPI may have placed the call: keep the lead in `calling` with its call log,
+                // so the call's own webhooks (which carry our metadata) settle it. If none ever
+                // come, the stale check hands the lead back.
+                tracing::warn!(lead.id = %lead.id, attempt, "VAPI did not answer the call request in time; waiting for its webhooks");
+                false
+            }
             Err(err) => {
                 let settlement = match &err {
                     ProviderError::Rejected { .. } => LeadSettlement {
@@ -243,15 +251,21 @@ impl Dialer {
                         do_not_call: false,
                         email: None,
                     },
-                    ProviderError::Transient { retry_after, .. } => settle::transient_failure(
-                        &lead,
-                        now,
-                        *retry_after,
-                        &err.to_string(),
-                        settings,
-                    ),
+                    _ => {
+                        let retry_after = match &err {
+                            ProviderError::Transient { retry_after, .. } => *retry_after,
+                            _ => None,
+                        };
+                        settle::transient_failure(
+                            &lead,
+                            now,
+                            retry_after,
+                            &err.to_string(),
+                            settings,
+                        )
+                    }
                 };
-                tracing::warn!(lead.id = %lead.id, attempt, "call not placed: {err}");
+                tracing::warn!(lead.id = %lead.id, attempt, "call not placed: {}", err.log_summary());
                 if let Err(e) = self.store.settle_lead(lead.id, attempt, &settlement).await {
                     tracing::error!(lead.id = %lead.id, error.cause_chain = ?e, "could not return the lead after a failed dial");
                 }
@@ -317,12 +331,13 @@ impl Dialer {
             .call_facts(lead_id, attempt)
             .await
             .unwrap_or((None, false));
-        let (timezone, _, dial_failures) = self.store.lead_schedule_facts(lead_id).await?;
+        // `attempt` names the call; the lead's attempt count is what max_attempts limits.
+        let (timezone, attempts, dial_failures) = self.store.lead_schedule_facts(lead_id).await?;
         let mut settlement = settle::decide(
             finished,
             booking_uid.is_some(),
             opted_out,
-            attempt,
+            attempts,
             &timezone,
             dial_failures,
             self.clock.now(),

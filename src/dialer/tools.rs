@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    integrations::calcom::{BookingError, BookingRequest, CalcomClient},
+    integrations::{
+        ProviderError,
+        calcom::{BookingError, BookingRequest, CalcomClient},
+    },
     store::Store,
 };
 
@@ -222,6 +225,11 @@ async fn book_appointment(ctx: &ToolContext<'_>, args: &Value) -> Result<String,
         }
         Err(BookingError::Unavailable) => Err(
             "That time is no longer available; call check_availability and offer another time."
+                .into(),
+        ),
+        // The booking may have been made: booking again could book twice.
+        Err(BookingError::Provider(ProviderError::Unanswered { .. })) => Err(
+            "The calendar did not confirm in time. Do not book again; tell the person the team will confirm the time by email."
                 .into(),
         ),
         Err(BookingError::Provider(_)) => Err(

@@ -43,6 +43,11 @@ impl LeadStatus {
         Self::ALL.into_iter().find(|st| st.as_str() == s.trim())
     }
 
+    /// Statuses the dialer picks leads from.
+    pub fn is_due(self) -> bool {
+        matches!(self, LeadStatus::Pending | LeadStatus::NoAnswer)
+    }
+
     /// `calling` is owned by the dialer: setting it by hand would hold a concurrency slot
     /// with no call behind it, so people and scripts may choose any status but that one.
     pub fn settable_by_hand(self) -> bool {

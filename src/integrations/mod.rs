@@ -19,7 +19,14 @@ pub enum ProviderError {
         status: u16,
         message: String,
     },
-    /// Worth retrying later: a timeout, a connection failure, 429 or 5xx.
+    /// The request went out but no answer came in time: the provider may have acted on it.
+    /// Retrying could repeat the action (a second call, a second booking).
+    #[error("{provider} did not answer in time: {message}")]
+    Unanswered {
+        provider: &'static str,
+        message: String,
+    },
+    /// Worth retrying later: a connection failure, 429 or 5xx.
     #[error("{provider} is unavailable: {message}")]
     Transient {
         provider: &'static str,
@@ -29,6 +36,20 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// A description without the provider's response body, for logs (bodies can echo
+    /// addresses and numbers we sent).
+    pub fn log_summary(&self) -> String {
+        match self {
+            ProviderError::Rejected {
+                provider, status, ..
+            } => format!("{provider} refused the request (HTTP {status})"),
+            ProviderError::Unanswered { provider, .. } => {
+                format!("{provider} did not answer in time")
+            }
+            ProviderError::Transient { provider, .. } => format!("{provider} is unavailable"),
+        }
+    }
+
     /// Builds the right error for an HTTP failure status and its body.
     pub fn from_status(
         provider: &'static str,
@@ -58,6 +79,12 @@ impl ProviderError {
     }
 
     pub fn from_reqwest(provider: &'static str, err: &reqwest::Error) -> Self {
+        if err.is_timeout() && !err.is_connect() {
+            return ProviderError::Unanswered {
+                provider,
+                message: "timed out".into(),
+            };
+        }
         let message = if err.is_timeout() {
             "timed out".to_owned()
         } else if err.is_connect() {

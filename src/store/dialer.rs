@@ -1,6 +1,6 @@
 //! The dialer's queries: claiming due leads atomically under the concurrency cap, recording
 //! what VAPI said, and settling calls. Every change to a lead in `calling` is guarded by
-//! `status = 'calling' AND call_attempts = <attempt>`, so a late or repeated report cannot
+//! `status = 'calling' AND call_seq = <call>`, so a late or repeated report cannot
 //! touch a lead a person has changed since, or one already settled.
 
 use sqlx::FromRow;
@@ -21,8 +21,10 @@ pub struct ClaimedLead {
     pub phone: String,
     pub email: String,
     pub timezone: String,
-    /// The attempt this call is (the lead's attempt count after the claim).
+    /// The lead's attempt count after the claim (what `max_attempts` limits).
     pub call_attempts: i64,
+    /// This call's number for the lead; never reused (call logs and webhooks are keyed by it).
+    pub call_seq: i64,
     pub dial_failures: i64,
 }
 
@@ -84,13 +86,13 @@ impl Store {
         };
         let zones = placeholders(2, req.open_zones.len());
         let sql = format!(
-            "UPDATE leads SET status = 'calling', call_attempts = call_attempts + 1, last_called_at = $1, \
+            "UPDATE leads SET status = 'calling', call_attempts = call_attempts + 1, call_seq = call_seq + 1, last_called_at = $1, \
              updated_at = $1, status_reason = NULL \
              WHERE id IN (SELECT id FROM leads WHERE status IN ('pending', 'no_answer') AND call_attempts < $2 \
                AND (next_call_at IS NULL OR next_call_at <= $1) AND timezone IN ({zones}) \
                AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone) \
                ORDER BY next_call_at NULLS FIRST, id LIMIT ${limit}{lock_clause}) \
-             RETURNING id, company_name, contact_name, phone, email, timezone, call_attempts, dial_failures",
+             RETURNING id, company_name, contact_name, phone, email, timezone, call_attempts, call_seq, dial_failures",
             limit = req.open_zones.len() + 3,
         );
         let mut binds = vec![Bind::Int(req.now), Bind::Int(req.max_attempts)];
@@ -250,7 +252,7 @@ impl Store {
             let done = sqlx::query(
                 "UPDATE leads SET status = $1, status_reason = $2, next_call_at = $3, \
                  call_attempts = call_attempts - $4, dial_failures = $5, updated_at = $6 \
-                 WHERE id = $7 AND status = 'calling' AND call_attempts = $8",
+                 WHERE id = $7 AND status = 'calling' AND call_seq = $8",
             )
             .bind(s.status)
             .bind(&s.reason)
@@ -300,8 +302,8 @@ impl Store {
     /// Leads in `calling` since before `cutoff`.
     pub async fn stale_calls(&self, cutoff: Millis) -> StoreResult<Vec<StaleCall>> {
         Ok(read!(self, pool => sqlx::query_as::<_, StaleCall>(
-            "SELECT l.id AS lead_id, l.call_attempts AS attempt, c.vapi_call_id, l.last_called_at FROM leads l \
-             LEFT JOIN call_logs c ON c.lead_id = l.id AND c.attempt = l.call_attempts \
+            "SELECT l.id AS lead_id, l.call_seq AS attempt, c.vapi_call_id, l.last_called_at FROM leads l \
+             LEFT JOIN call_logs c ON c.lead_id = l.id AND c.attempt = l.call_seq \
              WHERE l.status = 'calling' AND l.last_called_at < $1 ORDER BY l.last_called_at LIMIT 500",
         )
         .bind(cutoff)

@@ -367,6 +367,13 @@ impl Store {
         let now = now_millis();
         let (head, fixed): (String, Vec<Bind>) = match action {
             BulkAction::Delete => ("DELETE FROM leads WHERE".into(), vec![]),
+            // A lead on a live call is not made due again: it would be dialed a second time
+            // while the first call is still going.
+            BulkAction::SetStatus(status) if status.is_due() => (
+                "UPDATE leads SET status = $1, status_reason = NULL, updated_at = $2 WHERE status <> 'calling' AND"
+                    .into(),
+                vec![Bind::Text(status.as_str().into()), Bind::Int(now)],
+            ),
             BulkAction::SetStatus(status) => (
                 "UPDATE leads SET status = $1, status_reason = NULL, updated_at = $2 WHERE".into(),
                 vec![Bind::Text(status.as_str().into()), Bind::Int(now)],
@@ -374,7 +381,7 @@ impl Store {
             BulkAction::Requeue => (
                 "UPDATE leads SET status = 'pending', status_reason = NULL, call_attempts = 0, \
                  next_call_at = NULL, follow_up_email_sent = FALSE, email_cycle = email_cycle + 1, \
-                 dial_failures = 0, updated_at = $1 WHERE"
+                 dial_failures = 0, updated_at = $1 WHERE status <> 'calling' AND"
                     .into(),
                 vec![Bind::Int(now)],
             ),

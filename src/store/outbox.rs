@@ -8,8 +8,8 @@ use super::{Engine, Store, StoreResult, read, write};
 use crate::domain::Millis;
 
 /// Sends that may fail before an email is given up on (with back-off capped at an hour,
-/// about a day of trying).
-pub const MAX_EMAIL_ATTEMPTS: i64 = 30;
+/// about two and a half days of trying).
+pub const MAX_EMAIL_ATTEMPTS: i64 = 60;
 
 /// An email taken from the outbox for sending.
 #[derive(Debug, Clone, FromRow)]

@@ -165,7 +165,15 @@ async fn create_call(
                 .unwrap();
             assert_eq!(res.status(), 200, "the early webhook was accepted");
         }
-        Some(Script::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Script::Delay(d)) => {
+            // The call is placed at once; only the answer is late (and may never be read).
+            fake.inner
+                .lock()
+                .unwrap()
+                .calls
+                .insert(id.clone(), call.clone());
+            tokio::time::sleep(d).await;
+        }
         None => {}
     }
     fake.inner.lock().unwrap().calls.insert(id, call.clone());

@@ -303,6 +303,18 @@ pub async fn update_lead(
 ) -> AppResult<Json<Lead>> {
     let (region, _) = lead_defaults(&state).await?;
     let patch = body.validate(region).map_err(AppError::Validation)?;
+    if patch.status.is_some_and(LeadStatus::is_due) || patch.call_attempts.is_some() {
+        let current = state
+            .store
+            .get_lead(id)
+            .await
+            .map_err(|e| not_found(e, "lead"))?;
+        if current.status == LeadStatus::Calling {
+            return Err(AppError::Conflict(
+                "the lead is on a call right now; change its status or attempts after the call ends".into(),
+            ));
+        }
+    }
     let lead = state
         .store
         .update_lead(id, &patch)
