@@ -23,6 +23,13 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl Secret {
+    /// `None` for an empty or blank value: `VAPI_SECRET_KEY=` must not make "" a valid secret.
+    pub fn non_empty(s: &Option<Secret>) -> Option<Secret> {
+        s.as_ref().filter(|s| !s.0.trim().is_empty()).cloned()
+    }
+}
+
 impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -175,16 +182,16 @@ impl fmt::Debug for DialerArgs {
 impl DialerArgs {
     /// Whether any real provider key is set (the sandbox refuses to run then).
     pub fn has_real_keys(&self) -> bool {
-        self.vapi_api_key.is_some()
-            || self.calcom_api_key.is_some()
-            || self.resend_api_key.is_some()
+        Secret::non_empty(&self.vapi_api_key).is_some()
+            || Secret::non_empty(&self.calcom_api_key).is_some()
+            || Secret::non_empty(&self.resend_api_key).is_some()
     }
 
     /// The VAPI client settings, when everything needed to place calls is present.
     pub fn vapi(&self) -> Option<crate::integrations::vapi::VapiConfig> {
         Some(crate::integrations::vapi::VapiConfig {
             base_url: self.vapi_base_url.clone(),
-            api_key: self.vapi_api_key.clone()?,
+            api_key: Secret::non_empty(&self.vapi_api_key)?,
             assistant_id: self.vapi_assistant_id.clone()?,
             phone_number_id: self.vapi_phone_number_id.clone()?,
             timeout: std::time::Duration::from_secs(20),
@@ -195,7 +202,7 @@ impl DialerArgs {
     pub fn calcom(&self) -> Option<crate::integrations::calcom::CalcomConfig> {
         Some(crate::integrations::calcom::CalcomConfig {
             base_url: self.calcom_base_url.clone(),
-            api_key: self.calcom_api_key.clone()?,
+            api_key: Secret::non_empty(&self.calcom_api_key)?,
             event_type_id: self.calcom_event_type_id?,
             timeout: std::time::Duration::from_secs(10),
         })
@@ -206,7 +213,7 @@ impl DialerArgs {
         let from = self.resend_from_email.clone()?;
         Some(crate::integrations::resend::ResendConfig {
             base_url: self.resend_base_url.clone(),
-            api_key: self.resend_api_key.clone()?,
+            api_key: Secret::non_empty(&self.resend_api_key)?,
             from: format!(
                 "{} <{from}>",
                 self.resend_from_name.replace(['<', '>', '"'], "")
@@ -217,10 +224,10 @@ impl DialerArgs {
 
     pub fn secrets(&self) -> IntegrationSecrets {
         IntegrationSecrets {
-            cron_secret: self.cron_secret.clone(),
-            vapi_secret: self.vapi_secret_key.clone(),
-            vapi_hmac_secret: self.vapi_webhook_hmac_secret.clone(),
-            calcom_webhook_secret: self.calcom_webhook_secret.clone(),
+            cron_secret: Secret::non_empty(&self.cron_secret),
+            vapi_secret: Secret::non_empty(&self.vapi_secret_key),
+            vapi_hmac_secret: Secret::non_empty(&self.vapi_webhook_hmac_secret),
+            calcom_webhook_secret: Secret::non_empty(&self.calcom_webhook_secret),
         }
     }
 }
@@ -259,6 +266,13 @@ mod tests {
             "postgres://u:***@db:5432/x"
         );
         assert_eq!(redact_url("sqlite://ai-dialer.db"), "sqlite://ai-dialer.db");
+    }
+
+    #[test]
+    fn blank_secrets_count_as_unset() {
+        assert!(Secret::non_empty(&Some(Secret::new("  "))).is_none());
+        assert!(Secret::non_empty(&Some(Secret::new("x"))).is_some());
+        assert!(Secret::non_empty(&None).is_none());
     }
 
     #[test]

@@ -101,7 +101,13 @@ impl Dialer {
                     };
                     tracing::warn!(email.id = %email.id, email.kind = %email.kind, "email not sent: {}", err.log_summary());
                     self.store
-                        .email_not_sent(email.id, next, &err.to_string(), self.clock.now())
+                        .email_not_sent(
+                            email.id,
+                            email.lease_until,
+                            next,
+                            &err.to_string(),
+                            self.clock.now(),
+                        )
                         .await?;
                 }
             }

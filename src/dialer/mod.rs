@@ -137,9 +137,16 @@ impl Dialer {
         let mut last_sweep = self.tick_lock.lock().await;
         let mut summary = TickSummary::default();
         let settings = self.store.settings().await?;
-        summary.reconciled = self.reconcile_stale(&settings).await?;
+        // Neither of these may stop dialing: a failure is logged and the tick goes on.
+        match self.reconcile_stale(&settings).await {
+            Ok(n) => summary.reconciled = n,
+            Err(err) => tracing::warn!(error.cause_chain = ?err, "reconciling stale calls failed"),
+        }
         // Emails go out whether or not automation is on: they follow calls already made.
-        (summary.emails_sent, summary.emails_failed) = self.send_emails().await?;
+        match self.send_emails().await {
+            Ok((sent, failed)) => (summary.emails_sent, summary.emails_failed) = (sent, failed),
+            Err(err) => tracing::warn!(error.cause_chain = ?err, "sending emails failed"),
+        }
         if !settings.automation_enabled {
             summary.skip("automation_disabled", 1);
             return Ok(summary);

@@ -165,10 +165,11 @@ pub fn transient_failure(
     }
 }
 
+/// A non-empty string field, without NUL characters (PostgreSQL refuses them in text).
 fn text(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+        .map(|s| s.replace('\0', ""))
 }
 
 fn instant(v: Option<&Value>) -> Option<Millis> {
@@ -215,7 +216,8 @@ pub fn report_from_call(raw: &Value) -> CallReport {
         transcript: text(artifact.and_then(|a| a.get("transcript")))
             .or_else(|| text(raw.get("transcript"))),
         outcome,
-        raw: Some(raw.to_string()),
+        // serde_json writes NUL as the escape \u0000, which PostgreSQL also refuses in text.
+        raw: Some(raw.to_string().replace("\\u0000", "")),
     }
 }
 

@@ -28,6 +28,8 @@ pub struct ToolContext<'a> {
     /// The (lead, attempt) of the call, when it is one of ours.
     pub call: Option<(Uuid, i64)>,
     pub vapi_call_id: Option<&'a str>,
+    /// The number VAPI is calling, for opt-outs on calls we cannot link to a lead.
+    pub customer_number: Option<&'a str>,
     pub now: Timestamp,
 }
 
@@ -240,14 +242,32 @@ async fn book_appointment(ctx: &ToolContext<'_>, args: &Value) -> Result<String,
 }
 
 async fn mark_do_not_call(ctx: &ToolContext<'_>) -> Result<String, String> {
-    let (lead, attempt) = ctx
-        .call
-        .ok_or("This call is not linked to a lead; apologise and end the call.")?;
-    ctx.store
-        .opt_out_during_call(lead, attempt)
-        .await
-        .map(|()| "Done: this number is on the do-not-call list and will not be called again. Apologise and end the call.".to_owned())
-        .map_err(|_| "Could not record the request right now; apologise and end the call.".to_owned())
+    let done = "Done: this number is on the do-not-call list and will not be called again. Apologise and end the call.";
+    let failed =
+        || "Could not record the request right now; apologise and end the call.".to_owned();
+    match (ctx.call, ctx.customer_number) {
+        (Some((lead, attempt)), _) => ctx
+            .store
+            .opt_out_during_call(lead, attempt)
+            .await
+            .map(|()| done.to_owned())
+            .map_err(|_| failed()),
+        // A call we cannot link to a lead: the number alone still goes on the list.
+        (None, Some(number)) => {
+            match crate::domain::phone::Phone::parse(number, crate::domain::phone::Region::US) {
+                Ok(phone) => ctx
+                    .store
+                    .add_dnc(phone.as_str(), "call", Some("asked during a call"))
+                    .await
+                    .map(|_| done.to_owned())
+                    .map_err(|_| failed()),
+                Err(_) => Err(failed()),
+            }
+        }
+        (None, None) => {
+            Err("This call is not linked to a lead; apologise and end the call.".into())
+        }
+    }
 }
 
 #[cfg(test)]

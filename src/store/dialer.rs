@@ -185,15 +185,24 @@ impl Store {
     }
 
     /// A booking was cancelled in Cal.com: a scheduled lead goes back in the queue (its
-    /// attempts kept) with the reason. Returns whether a lead changed.
-    pub async fn booking_cancelled(&self, uid: &str, reason: &str) -> StoreResult<bool> {
+    /// attempts kept, but one left if it had none, or it could never be called again) with
+    /// the reason. Returns whether a lead changed.
+    pub async fn booking_cancelled(
+        &self,
+        uid: &str,
+        reason: &str,
+        max_attempts: i64,
+    ) -> StoreResult<bool> {
         let done = write!(self, pool => sqlx::query(
             "UPDATE leads SET status = 'pending', status_reason = $1, cal_booking_uid = NULL, booking_start_at = NULL, \
-             next_call_at = NULL, updated_at = $2 WHERE cal_booking_uid = $3 AND status = 'scheduled'",
+             next_call_at = NULL, updated_at = $2, \
+             call_attempts = CASE WHEN call_attempts >= $4 THEN $4 - 1 ELSE call_attempts END \
+             WHERE cal_booking_uid = $3 AND status = 'scheduled'",
         )
         .bind(reason)
         .bind(crate::domain::now_millis())
         .bind(uid)
+        .bind(max_attempts)
         .execute(pool)
         .await?
         .rows_affected());
@@ -265,7 +274,9 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if done == 1 && s.do_not_call {
+            // An opt-out is honoured even when the lead has moved on (a person changed it during
+            // the call, or another report settled it first).
+            if s.do_not_call {
                 sqlx::query(
                     "INSERT INTO dnc (phone, source, note, created_at) SELECT phone, 'call', 'opted out', $1 \
                      FROM leads WHERE id = $2 ON CONFLICT (phone) DO NOTHING",

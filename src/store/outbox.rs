@@ -21,6 +21,8 @@ pub struct OutboxEmail {
     pub subject: String,
     pub body: String,
     pub attempts: i64,
+    /// This sender's lease; results are recorded only while it still holds it.
+    pub lease_until: i64,
 }
 
 /// A queued email's history, for a lead's page.
@@ -58,7 +60,7 @@ impl Store {
             "UPDATE email_outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
              WHERE id IN (SELECT id FROM email_outbox WHERE (status = 'pending' AND next_attempt_at <= $2) \
                OR (status = 'sending' AND lease_until < $2) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
-             RETURNING id, lead_id, kind, to_email, subject, body, attempts"
+             RETURNING id, lead_id, kind, to_email, subject, body, attempts, lease_until"
         );
         Ok(write!(self, pool => sqlx::query_as::<_, OutboxEmail>(&sql)
             .bind(now + lease_ms)
@@ -87,10 +89,13 @@ impl Store {
         Ok(())
     }
 
-    /// Puts an email back to be tried again at `next_attempt_at`, or gives up on it.
+    /// Puts an email back to be tried again at `next_attempt_at`, or gives up on it, if the
+    /// caller still holds the lease it claimed the email with (a sender that overran its
+    /// lease must not undo what another sender recorded since).
     pub async fn email_not_sent(
         &self,
         id: Uuid,
+        lease_until: Millis,
         next_attempt_at: Option<Millis>,
         error: &str,
         now: Millis,
@@ -100,13 +105,15 @@ impl Store {
             None => ("failed", now),
         };
         write!(self, pool => sqlx::query(
-            "UPDATE email_outbox SET status = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL, updated_at = $4 WHERE id = $5",
+            "UPDATE email_outbox SET status = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL, updated_at = $4 \
+             WHERE id = $5 AND status = 'sending' AND lease_until = $6",
         )
         .bind(status)
         .bind(next)
         .bind(error)
         .bind(now)
         .bind(id)
+        .bind(lease_until)
         .execute(pool)
         .await?
         .rows_affected());

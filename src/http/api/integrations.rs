@@ -141,11 +141,20 @@ pub async fn calcom_webhook(
         Some("BOOKING_CANCELLED") => match text("uid") {
             Some(uid) => {
                 let why = text("cancellationReason")
-                    .map(|r| format!(": {}", r.chars().take(200).collect::<String>()))
+                    .map(|r| {
+                        format!(
+                            ": {}",
+                            r.replace('\0', "").chars().take(200).collect::<String>()
+                        )
+                    })
                     .unwrap_or_default();
                 state
                     .store
-                    .booking_cancelled(uid, &format!("the booked meeting was cancelled{why}"))
+                    .booking_cancelled(
+                        uid,
+                        &format!("the booked meeting was cancelled{why}"),
+                        state.store.settings().await?.max_attempts,
+                    )
                     .await?
             }
             None => false,
@@ -335,6 +344,7 @@ async fn tool_calls(state: &AppState, msg: &Value) -> Value {
         calcom: state.calcom.as_ref(),
         call: located,
         vapi_call_id: msg.pointer("/call/id").and_then(Value::as_str),
+        customer_number: msg.pointer("/call/customer/number").and_then(Value::as_str),
         now,
     };
     let mut results = Vec::with_capacity(list.len());

@@ -110,7 +110,7 @@ async fn books_during_the_call_and_only_a_booking_schedules(app: TestApp) {
     assert_eq!(lead(&app, &other).await["status"], "no_answer");
 }
 
-async fn calcom_webhook(app: &TestApp, body: &Value, key: &str) -> reqwest::Response {
+pub(crate) async fn calcom_webhook(app: &TestApp, body: &Value, key: &str) -> reqwest::Response {
     let raw = body.to_string();
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
     mac.update(raw.as_bytes());

@@ -11,7 +11,7 @@ use crate::both_engines;
 use crate::fake_vapi::{Script, WEBHOOK_SECRET};
 use crate::helpers::{CRON_SECRET, HMAC_SECRET, TestApp, anonymous, assert_error};
 
-mod booking;
+pub(crate) mod booking;
 mod resilience;
 mod settings_and_dnc;
 

@@ -155,9 +155,118 @@ async fn calendar_outages_get_answers_the_agent_can_use(app: TestApp) {
     assert!(res["results"][0]["result"].as_str().is_some(), "{res}");
 }
 
+async fn a_requeued_lead_starts_a_fresh_call_record(app: TestApp) {
+    enable(&app, json!({"max_attempts": 1})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    app.tick().await;
+    let first = app.vapi.call(&app.vapi.call_id_for(&id, 1));
+    app.vapi_webhook(&tool_call(
+        &first,
+        "t",
+        "book_appointment",
+        json!({"startTime": "2026-11-26T09:30", "timezone": "America/New_York"}),
+    ))
+    .await;
+    app.vapi_webhook(&report(&first, "customer-ended-call", None))
+        .await;
+    assert_eq!(lead(&app, &id).await["status"], "scheduled");
+    // The meeting is cancelled on the lead's last attempt: it must still be callable.
+    let cancel = json!({"triggerEvent": "BOOKING_CANCELLED", "payload": {"uid": "bk_1", "cancellationReason": "Nope\u{0}"}});
+    assert_eq!(
+        booking::calcom_webhook(&app, &cancel, crate::helpers::CALCOM_WEBHOOK_SECRET)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let l = lead(&app, &id).await;
+    assert_eq!(
+        (l["status"].as_str(), l["call_attempts"].as_i64()),
+        (Some("pending"), Some(0)),
+        "{l}"
+    );
+    assert_eq!(
+        app.tick().await["dialed"],
+        1,
+        "called again after the cancellation"
+    );
+    // The new call has its own record: the old booking does not make it scheduled, and a
+    // late report from the old call changes nothing.
+    let second = app.vapi.call(&app.vapi.call_id_for(&id, 2));
+    app.vapi_webhook(&report(&first, "customer-ended-call", None))
+        .await;
+    assert_eq!(lead(&app, &id).await["status"], "calling");
+    let with_nul = json!({"type": "end-of-call-report", "endedReason": "customer-ended-call", "call": second, "artifact": {"transcript": "AI: hi\u{0}"},
+        "analysis": {"summary": "Said no\u{0}.", "structuredData": {"outcome": "not_interested"}}});
+    assert_eq!(
+        app.vapi_webhook(&with_nul).await.status(),
+        StatusCode::OK,
+        "NUL characters are dropped, not a 500"
+    );
+    assert_eq!(lead(&app, &id).await["status"], "not_interested");
+    assert_eq!(
+        app.get_json(&format!("/api/call-logs?lead_id={id}")).await["total"],
+        2
+    );
+}
+
+async fn opt_outs_reach_the_list_whatever_else_happened(app: TestApp) {
+    enable(&app, json!({})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    app.tick().await;
+    let call = app.vapi.call(&app.vapi.call_id_for(&id, 1));
+    // Someone changes the lead during the call; the person then asks not to be called.
+    app.patch_json(
+        &format!("/api/leads/{id}"),
+        &json!({"status": "not_interested"}),
+    )
+    .await;
+    app.vapi_webhook(&report(&call, "customer-ended-call", Some("do_not_call")))
+        .await;
+    assert_eq!(lead(&app, &id).await["do_not_call"], true);
+    // The legacy `toolCalls` key, on a call we cannot link: the number still goes on the list.
+    let stranger = json!({"id": "not-ours", "customer": {"number": "+14155550177"}});
+    let res: Value = app
+        .vapi_webhook(&json!({"type": "tool-calls", "call": stranger, "toolCalls": [{"id": "x", "type": "function", "function": {"name": "mark_do_not_call", "arguments": "{}"}}]}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(res["results"][0]["result"].as_str().is_some(), "{res}");
+    let listed = app.get_json("/api/dnc?per_page=10").await;
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["phone"] == "+14155550177")
+    );
+    // A lead on a live call cannot be made due again.
+    let other = lead_in(&app, 2, "America/New_York").await;
+    app.tick().await;
+    let res = app
+        .patch_json(
+            &format!("/api/leads/{other}"),
+            &json!({"status": "pending"}),
+        )
+        .await;
+    assert_error(res, StatusCode::CONFLICT, "conflict").await;
+    let res: Value = app
+        .post_json(
+            "/api/leads/bulk",
+            &json!({"ids": [other], "action": "requeue"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["affected"], 0);
+}
+
 both_engines!(
     a_crash_between_claim_and_dial_loses_and_repeats_nothing,
     a_vapi_timeout_waits_for_the_calls_own_webhooks,
     a_timed_out_call_that_never_happened_is_handed_back,
     calendar_outages_get_answers_the_agent_can_use,
+    a_requeued_lead_starts_a_fresh_call_record,
+    opt_outs_reach_the_list_whatever_else_happened,
 );
