@@ -23,6 +23,9 @@ struct Inner {
     bookings: Vec<Value>,
     /// Requests left that fail with 503 (an outage).
     failing: usize,
+    /// Answers for the next requests: a status to fail with, or a delay (seconds) before
+    /// answering normally.
+    script: std::collections::VecDeque<(u16, u64)>,
 }
 
 #[derive(Clone, Default)]
@@ -53,6 +56,16 @@ impl FakeCalcom {
         self.inner.lock().unwrap().failing = n;
     }
 
+    /// The next request fails with `status` (e.g. 429).
+    pub fn fail_with(&self, status: u16) {
+        self.inner.lock().unwrap().script.push_back((status, 0));
+    }
+
+    /// The next request is answered only after `secs` seconds.
+    pub fn delay_next(&self, secs: u64) {
+        self.inner.lock().unwrap().script.push_back((0, secs));
+    }
+
     /// Someone else takes this slot.
     pub fn take(&self, start_utc: &str) {
         self.inner
@@ -64,6 +77,33 @@ impl FakeCalcom {
 }
 
 impl FakeCalcom {
+    /// Applies the next scripted answer: `Some(response)` to send instead.
+    async fn scripted(&self) -> Option<Response> {
+        let next = self.inner.lock().unwrap().script.pop_front();
+        match next {
+            Some((0, secs)) => {
+                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                None
+            }
+            Some((429, _)) => {
+                let mut res = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "ThrottlerException",
+                    "Too Many Requests",
+                );
+                res.headers_mut()
+                    .insert("retry-after", "1".parse().unwrap());
+                Some(res)
+            }
+            Some((status, _)) => Some(error(
+                StatusCode::from_u16(status).unwrap(),
+                "Error",
+                "scripted failure",
+            )),
+            None => None,
+        }
+    }
+
     fn take_failure(&self) -> bool {
         let mut inner = self.inner.lock().unwrap();
         if inner.failing > 0 {
@@ -116,6 +156,9 @@ async fn slots(
             "Service Unavailable",
         );
     }
+    if let Some(res) = fake.scripted().await {
+        return res;
+    }
     let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     assert_eq!(
         get("eventTypeId").as_deref(),
@@ -158,6 +201,9 @@ async fn book(
             "ServiceUnavailableException",
             "Service Unavailable",
         );
+    }
+    if let Some(res) = fake.scripted().await {
+        return res;
     }
     let start: Timestamp = body["start"].as_str().unwrap().parse().unwrap();
     let mut inner = fake.inner.lock().unwrap();

@@ -23,6 +23,8 @@ struct Inner {
     sent: Vec<Value>,
     keys: HashMap<String, String>,
     script: VecDeque<u16>,
+    /// Seconds to hold the next successful answer (the email is sent at once).
+    delay_next: u64,
 }
 
 #[derive(Clone, Default)]
@@ -47,21 +49,23 @@ impl FakeResend {
         self.inner.lock().unwrap().sent.clone()
     }
 
+    /// The next send goes through but is answered only after `secs` seconds.
+    pub fn delay_next(&self, secs: u64) {
+        self.inner.lock().unwrap().delay_next = secs;
+    }
+
     /// The next sends answer with these statuses (429 and 500 are transient, 422 is not).
     pub fn fail_next(&self, statuses: &[u16]) {
         self.inner.lock().unwrap().script.extend(statuses);
     }
 }
 
-async fn send(
-    State(fake): State<FakeResend>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
+/// Everything but the (possibly delayed) answer, without holding the lock across an await.
+fn decide(fake: &FakeResend, headers: &HeaderMap, body: &Value) -> Result<(String, u64), Response> {
     if headers.get("authorization").and_then(|v| v.to_str().ok())
         != Some(&format!("Bearer {API_KEY}"))
     {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"statusCode": 401, "name": "missing_api_key", "message": "Missing API key in the authorization header"}))).into_response();
+        return Err((StatusCode::UNAUTHORIZED, Json(json!({"statusCode": 401, "name": "missing_api_key", "message": "Missing API key in the authorization header"}))).into_response());
     }
     let mut inner = fake.inner.lock().unwrap();
     if let Some(status) = inner.script.pop_front() {
@@ -84,11 +88,11 @@ async fn send(
             res.headers_mut()
                 .insert("ratelimit-reset", "1".parse().unwrap());
         }
-        return res;
+        return Err(res);
     }
     for field in ["from", "to", "subject"] {
         if body.get(field).is_none() {
-            return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"statusCode": 422, "name": "missing_required_field", "message": format!("Missing `{field}` field.")}))).into_response();
+            return Err((StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"statusCode": 422, "name": "missing_required_field", "message": format!("Missing `{field}` field.")}))).into_response());
         }
     }
     let key = headers
@@ -96,7 +100,7 @@ async fn send(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(id) = key.as_ref().and_then(|k| inner.keys.get(k)) {
-        return Json(json!({"id": id})).into_response();
+        return Ok((id.clone(), 0));
     }
     let id = uuid::Uuid::new_v4().to_string();
     if let Some(k) = key {
@@ -105,5 +109,20 @@ async fn send(
     let mut stored = body.clone();
     stored["id"] = json!(id);
     inner.sent.push(stored);
-    Json(json!({"id": id})).into_response()
+    let delay = std::mem::take(&mut inner.delay_next);
+    Ok((id, delay))
+}
+
+async fn send(
+    State(fake): State<FakeResend>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    match decide(&fake, &headers, &body) {
+        Ok((id, delay)) => {
+            tokio::time::sleep(std::time::Duration::from_secs(delay)).await;
+            Json(json!({"id": id})).into_response()
+        }
+        Err(res) => res,
+    }
 }

@@ -348,13 +348,13 @@ impl TestApp {
                 base_url: calcom.base.clone(),
                 api_key: Secret::new(fake_calcom::API_KEY),
                 event_type_id: fake_calcom::EVENT_TYPE_ID,
-                timeout: std::time::Duration::from_secs(5),
+                timeout: std::time::Duration::from_secs(2),
             }),
             resend: Some(ai_dialer::integrations::resend::ResendConfig {
                 base_url: resend.base.clone(),
                 api_key: Secret::new(fake_resend::API_KEY),
                 from: "Acme Sales <sales@acme.example>".into(),
-                timeout: std::time::Duration::from_secs(5),
+                timeout: std::time::Duration::from_secs(2),
             }),
             secrets: IntegrationSecrets {
                 cron_secret: Some(Secret::new(CRON_SECRET)),

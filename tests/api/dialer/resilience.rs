@@ -270,3 +270,81 @@ both_engines!(
     a_requeued_lead_starts_a_fresh_call_record,
     opt_outs_reach_the_list_whatever_else_happened,
 );
+
+async fn calendar_timeouts_and_rate_limits(app: TestApp) {
+    enable(&app, json!({})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    app.tick().await;
+    let call = app.vapi.call(&app.vapi.call_id_for(&id, 1));
+    let ask = |n: &str| {
+        tool_call(
+            &call,
+            n,
+            "check_availability",
+            json!({"timezone": "America/New_York"}),
+        )
+    };
+    app.calcom.fail_with(429);
+    let res: Value = app.vapi_webhook(&ask("a")).await.json().await.unwrap();
+    assert!(
+        res["results"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("try once more"),
+        "{res}"
+    );
+    app.calcom.delay_next(3);
+    let res: Value = app.vapi_webhook(&ask("b")).await.json().await.unwrap();
+    assert!(
+        res["results"][0]["error"].is_string(),
+        "a slow calendar still gets an answer in time: {res}"
+    );
+    // A booking that times out may have been made: the agent must not book again.
+    app.calcom.delay_next(3);
+    let book = tool_call(
+        &call,
+        "c",
+        "book_appointment",
+        json!({"startTime": "2026-11-26T09:30", "timezone": "America/New_York"}),
+    );
+    let res: Value = app.vapi_webhook(&book).await.json().await.unwrap();
+    assert!(
+        res["results"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Do not book again"),
+        "{res}"
+    );
+}
+
+async fn a_slow_resend_sends_the_email_once(app: TestApp) {
+    enable(&app, json!({})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    app.tick().await;
+    let call = app.vapi.call(&app.vapi.call_id_for(&id, 1));
+    app.resend.delay_next(3);
+    app.vapi_webhook(&report(
+        &call,
+        "customer-ended-call",
+        Some("not_interested"),
+    ))
+    .await;
+    let s = app.tick().await;
+    assert_eq!(s["emails_failed"], 1, "timed out: {s}");
+    app.advance(Duration::from_secs(61));
+    let s = app.tick().await;
+    assert_eq!(s["emails_sent"], 1, "{s}");
+    assert_eq!(
+        app.resend.sent().len(),
+        1,
+        "the retry reused the idempotency key: one email"
+    );
+}
+
+mod provider_limits {
+    use super::*;
+    both_engines!(
+        calendar_timeouts_and_rate_limits,
+        a_slow_resend_sends_the_email_once
+    );
+}
