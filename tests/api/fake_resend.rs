@@ -61,11 +61,15 @@ impl FakeResend {
 }
 
 /// Everything but the (possibly delayed) answer, without holding the lock across an await.
-fn decide(fake: &FakeResend, headers: &HeaderMap, body: &Value) -> Result<(String, u64), Response> {
+fn decide(
+    fake: &FakeResend,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Result<(String, u64), Box<Response>> {
     if headers.get("authorization").and_then(|v| v.to_str().ok())
         != Some(&format!("Bearer {API_KEY}"))
     {
-        return Err((StatusCode::UNAUTHORIZED, Json(json!({"statusCode": 401, "name": "missing_api_key", "message": "Missing API key in the authorization header"}))).into_response());
+        return Err(Box::new((StatusCode::UNAUTHORIZED, Json(json!({"statusCode": 401, "name": "missing_api_key", "message": "Missing API key in the authorization header"}))).into_response()));
     }
     let mut inner = fake.inner.lock().unwrap();
     if let Some(status) = inner.script.pop_front() {
@@ -88,11 +92,11 @@ fn decide(fake: &FakeResend, headers: &HeaderMap, body: &Value) -> Result<(Strin
             res.headers_mut()
                 .insert("ratelimit-reset", "1".parse().unwrap());
         }
-        return Err(res);
+        return Err(Box::new(res));
     }
     for field in ["from", "to", "subject"] {
         if body.get(field).is_none() {
-            return Err((StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"statusCode": 422, "name": "missing_required_field", "message": format!("Missing `{field}` field.")}))).into_response());
+            return Err(Box::new((StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"statusCode": 422, "name": "missing_required_field", "message": format!("Missing `{field}` field.")}))).into_response()));
         }
     }
     let key = headers
@@ -123,6 +127,6 @@ async fn send(
             tokio::time::sleep(std::time::Duration::from_secs(delay)).await;
             Json(json!({"id": id})).into_response()
         }
-        Err(res) => res,
+        Err(res) => *res,
     }
 }
