@@ -53,6 +53,39 @@ fn run(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, Stri
     )
 }
 
+/// What `serve` printed before it started listening.
+#[derive(Default)]
+struct Startup {
+    email: String,
+    password: String,
+    base: String,
+    sandbox: bool,
+}
+
+/// Reads a starting server's standard output up to its "running at" line.
+fn read_startup(child: &mut std::process::Child) -> Startup {
+    let mut out = Startup::default();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(v) = line.trim().strip_prefix("email:") {
+            out.email = v.trim().to_owned();
+        } else if let Some(v) = line.trim().strip_prefix("password:") {
+            out.password = v.trim().to_owned();
+        } else if line.starts_with("Sandbox mode:") {
+            out.sandbox = true;
+        } else if let Some(rest) = line.strip_prefix("AI Dialer is running at ") {
+            out.base = rest.split_whitespace().next().unwrap().to_owned();
+            break;
+        }
+    }
+    out
+}
+
+/// GET `url` with `client` and parse the JSON answer.
+async fn get_json(client: &reqwest::Client, url: String) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn cli_manages_users_tokens_and_imports(app: TestApp) {
     let (ok, out, _) = run(&app, &["migrate"], None);
     assert!(ok && out.contains("up to date"), "{out}");
@@ -186,19 +219,12 @@ async fn first_start_creates_the_database_and_an_admin() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut email, mut password, mut base) = (String::new(), String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(v) = line.trim().strip_prefix("email:") {
-            email = v.trim().to_owned();
-        } else if let Some(v) = line.trim().strip_prefix("password:") {
-            password = v.trim().to_owned();
-        } else if let Some(rest) = line.strip_prefix("AI Dialer is running at ") {
-            base = rest.split_whitespace().next().unwrap().to_owned();
-            break;
-        }
-    }
+    let Startup {
+        email,
+        password,
+        base,
+        ..
+    } = read_startup(&mut child);
     assert_eq!(email, "admin@example.com");
     assert_eq!(password.len(), 20);
     assert!(
@@ -253,29 +279,15 @@ async fn sandbox_mode_plays_the_whole_loop() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut password, mut base, mut announced) = (String::new(), String::new(), false);
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(v) = line.trim().strip_prefix("password:") {
-            password = v.trim().to_owned();
-        } else if line.starts_with("Sandbox mode:") {
-            announced = true;
-        } else if let Some(rest) = line.strip_prefix("AI Dialer is running at ") {
-            base = rest.split_whitespace().next().unwrap().to_owned();
-            break;
-        }
-    }
+    let Startup {
+        password,
+        base,
+        sandbox: announced,
+        ..
+    } = read_startup(&mut child);
     assert!(announced, "sandbox mode is announced");
     let (client, csrf) = crate::helpers::sign_in(&base, "admin@example.com", &password).await;
-    let status: Value = client
-        .get(format!("{base}/api/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = get_json(&client, format!("{base}/api/status")).await;
     assert_eq!(status["sandbox"], true);
     let home = client
         .get(format!("{base}/"))
@@ -329,26 +341,12 @@ async fn sandbox_mode_plays_the_whole_loop() {
     let mut emails = Value::Null;
     for _ in 0..120 {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        let lead: Value = client
-            .get(format!("{base}/api/leads/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let lead: Value = get_json(&client, format!("{base}/api/leads/{id}")).await;
         let status = lead["status"].as_str().unwrap().to_owned();
         if seen.last() != Some(&status) {
             seen.push(status.clone());
         }
-        emails = client
-            .get(format!("{base}/api/sandbox/emails"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        emails = get_json(&client, format!("{base}/api/sandbox/emails")).await;
         if status == "scheduled" && emails.as_array().is_some_and(|e| !e.is_empty()) {
             break;
         }
