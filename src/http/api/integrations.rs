@@ -6,7 +6,7 @@
 use axum::{
     body::Bytes,
     extract::State,
-    http::{HeaderMap, header},
+    http::HeaderMap,
     response::{IntoResponse, Response},
 };
 use hmac::{Hmac, Mac};
@@ -20,6 +20,7 @@ use crate::{
     domain::outcome::{EndedFamily, classify_ended_reason},
     http::{
         AppState,
+        auth::bearer,
         error::{AppError, AppResult, ErrorBody},
         extract::Json,
     },
@@ -27,12 +28,6 @@ use crate::{
 
 /// Signed webhooks older than this are refused (replay protection).
 const MAX_SIGNATURE_AGE_SECS: i64 = 5 * 60;
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
 
 /// Run one dialer tick now (for operators who trigger ticks from outside).
 #[utoipa::path(get, path = "/api/cron", tag = "dialer", security(("cron_secret" = [])),
