@@ -9,7 +9,7 @@ use crate::{
     app,
     auth::{check_new_password, hash_password, new_api_token, random_password, token_digest},
     config::{DatabaseArgs, ServeArgs, redact_url},
-    domain::{email::Email, phone::Region, timezone::TimeZoneName, user::Role},
+    domain::{email::Email, user::Role},
     import::{ImportOptions, import_csv},
     store::{ConnectOptions, Store},
 };
@@ -248,12 +248,7 @@ async fn import(db: &DatabaseArgs, file: &PathBuf, dry_run: bool) -> anyhow::Res
     let settings = store.settings().await?;
     let source =
         std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let opts = ImportOptions {
-        dry_run,
-        region: Region::parse(&settings.default_region).unwrap_or(Region::US),
-        default_timezone: TimeZoneName::parse(&settings.default_timezone)
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    };
+    let opts = ImportOptions::from_settings(&settings, dry_run)?;
     let report = import_csv(
         &store,
         std::io::BufReader::with_capacity(256 * 1024, source),

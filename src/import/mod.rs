@@ -37,6 +37,20 @@ pub struct ImportOptions {
     pub default_timezone: TimeZoneName,
 }
 
+impl ImportOptions {
+    /// Options that read numbers and zones the way the settings say.
+    pub fn from_settings(
+        settings: &crate::store::settings::Settings,
+        dry_run: bool,
+    ) -> anyhow::Result<Self> {
+        Ok(ImportOptions {
+            dry_run,
+            region: settings.phone_region(),
+            default_timezone: settings.default_tz()?,
+        })
+    }
+}
+
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InvalidRow {

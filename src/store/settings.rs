@@ -49,6 +49,19 @@ fn ser_hhmm<S: serde::Serializer>(minutes: &i64, s: S) -> Result<S::Ok, S::Error
 }
 
 impl Settings {
+    /// The region national phone numbers are read in (US if the stored one is unusable).
+    pub fn phone_region(&self) -> crate::domain::phone::Region {
+        crate::domain::phone::Region::parse(&self.default_region)
+            .unwrap_or(crate::domain::phone::Region::US)
+    }
+
+    /// The time zone for leads given without one. The settings API stores only valid zones,
+    /// so a failure here means the row was edited by hand.
+    pub fn default_tz(&self) -> anyhow::Result<crate::domain::timezone::TimeZoneName> {
+        crate::domain::timezone::TimeZoneName::parse(&self.default_timezone)
+            .map_err(|e| anyhow::anyhow!("stored default time zone is invalid: {e}"))
+    }
+
     /// The template for one kind of follow-up email.
     pub fn email_template(&self, kind: crate::email::EmailKind) -> crate::email::Template {
         use crate::email::EmailKind::*;

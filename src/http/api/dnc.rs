@@ -51,7 +51,7 @@ pub struct AddDncRequest {
 }
 
 async fn region(state: &AppState) -> AppResult<Region> {
-    Ok(Region::parse(&state.store.settings().await?.default_region).unwrap_or(Region::US))
+    Ok(state.store.settings().await?.phone_region())
 }
 
 /// Add a number (201; 200 when it was already listed).

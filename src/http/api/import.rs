@@ -12,7 +12,6 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::{
-    domain::{phone::Region, timezone::TimeZoneName},
     http::{
         AppState,
         auth::CurrentUser,
@@ -52,13 +51,7 @@ pub async fn import_leads(
         .unwrap_or("")
         .to_ascii_lowercase();
     let settings = state.store.settings().await?;
-    let opts = ImportOptions {
-        dry_run: params.dry_run,
-        region: Region::parse(&settings.default_region).unwrap_or(Region::US),
-        default_timezone: TimeZoneName::parse(&settings.default_timezone).map_err(|e| {
-            AppError::Internal(anyhow::anyhow!("stored default time zone is invalid: {e}"))
-        })?,
-    };
+    let opts = ImportOptions::from_settings(&settings, params.dry_run)?;
     let (tx, reader) = ChannelReader::new();
     let import = import_csv(&state.store, reader, opts);
     let feed = async move {

@@ -159,11 +159,7 @@ pub struct CreateLeadRequest {
 
 async fn lead_defaults(state: &AppState) -> AppResult<(Region, TimeZoneName)> {
     let settings = state.store.settings().await?;
-    let region = Region::parse(&settings.default_region).unwrap_or(Region::US);
-    let tz = TimeZoneName::parse(&settings.default_timezone).map_err(|e| {
-        AppError::Internal(anyhow::anyhow!("stored default time zone is invalid: {e}"))
-    })?;
-    Ok((region, tz))
+    Ok((settings.phone_region(), settings.default_tz()?))
 }
 
 fn phone_conflict(err: crate::store::StoreError) -> AppError {
