@@ -196,3 +196,17 @@ impl From<anyhow::Error> for AppError {
 
 /// The result type of handlers.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Names what was missing when the store finds nothing: `store.get_lead(id).await.or_not_found("lead")?`.
+pub trait OrNotFound<T> {
+    fn or_not_found(self, what: &str) -> AppResult<T>;
+}
+
+impl<T> OrNotFound<T> for Result<T, StoreError> {
+    fn or_not_found(self, what: &str) -> AppResult<T> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => AppError::not_found(what),
+            other => other.into(),
+        })
+    }
+}

@@ -9,10 +9,10 @@ use crate::{
     http::{
         AppState,
         auth::CurrentUser,
-        error::{AppError, AppResult, ErrorBody},
+        error::{AppError, AppResult, ErrorBody, OrNotFound},
         extract::{Json, Path, Query},
     },
-    store::{StoreError, call_logs::CallLog},
+    store::call_logs::CallLog,
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -46,13 +46,6 @@ pub async fn list_call_logs(
     }))
 }
 
-fn call_not_found(e: StoreError) -> AppError {
-    match e {
-        StoreError::NotFound => AppError::not_found("call log"),
-        other => other.into(),
-    }
-}
-
 /// Fetch one call.
 #[utoipa::path(get, path = "/api/call-logs/{id}", tag = "calls", params(("id" = Uuid, Path)),
     responses((status = 200, body = CallLog), (status = 404, body = ErrorBody)))]
@@ -62,7 +55,11 @@ pub async fn get_call_log(
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<CallLog>> {
     Ok(Json(
-        state.store.get_call_log(id).await.map_err(call_not_found)?,
+        state
+            .store
+            .get_call_log(id)
+            .await
+            .or_not_found("call log")?,
     ))
 }
 
@@ -78,7 +75,7 @@ pub async fn get_call_report(
         .store
         .call_log_report(id)
         .await
-        .map_err(call_not_found)?
+        .or_not_found("call log")?
         .ok_or_else(|| {
             AppError::NotFound("no end-of-call report has arrived for this call yet".into())
         })?;

@@ -12,10 +12,10 @@ use crate::{
     http::{
         AppState,
         auth::CurrentUser,
-        error::{AppError, AppResult, ErrorBody},
+        error::{AppError, AppResult, ErrorBody, OrNotFound},
         extract::{Json, Path, Query},
     },
-    store::{StoreError, dnc::DncEntry},
+    store::dnc::DncEntry,
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -96,10 +96,7 @@ pub async fn remove_dnc(
         .store
         .remove_dnc(phone.as_str())
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => AppError::not_found("number on the do-not-call list"),
-            other => other.into(),
-        })?;
+        .or_not_found("number on the do-not-call list")?;
     Ok(StatusCode::NO_CONTENT)
 }
 

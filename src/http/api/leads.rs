@@ -23,7 +23,7 @@ use crate::{
     http::{
         AppState,
         auth::CurrentUser,
-        error::{AppError, AppResult, ErrorBody},
+        error::{AppError, AppResult, ErrorBody, OrNotFound},
         extract::{Json, Path, Query, non_null},
     },
     store::leads::{BulkAction, Lead, LeadFilter, LeadListQuery, LeadSort, Order},
@@ -203,20 +203,7 @@ pub async fn get_lead(
     _user: CurrentUser,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<Lead>> {
-    Ok(Json(
-        state
-            .store
-            .get_lead(id)
-            .await
-            .map_err(|e| not_found(e, "lead"))?,
-    ))
-}
-
-fn not_found(err: crate::store::StoreError, what: &str) -> AppError {
-    match err {
-        crate::store::StoreError::NotFound => AppError::not_found(what),
-        other => other.into(),
-    }
+    Ok(Json(state.store.get_lead(id).await.or_not_found("lead")?))
 }
 
 /// The fields a person may edit. Anything else in the body is refused.
@@ -300,11 +287,7 @@ pub async fn update_lead(
     let (region, _) = lead_defaults(&state).await?;
     let patch = body.validate(region).map_err(AppError::Validation)?;
     if patch.status.is_some_and(LeadStatus::is_due) || patch.call_attempts.is_some() {
-        let current = state
-            .store
-            .get_lead(id)
-            .await
-            .map_err(|e| not_found(e, "lead"))?;
+        let current = state.store.get_lead(id).await.or_not_found("lead")?;
         if current.status == LeadStatus::Calling {
             return Err(AppError::Conflict(
                 "the lead is on a call right now; change its status or attempts after the call ends".into(),
@@ -330,11 +313,7 @@ pub async fn delete_lead(
     _user: CurrentUser,
     Path(id): Path<Uuid>,
 ) -> AppResult<StatusCode> {
-    state
-        .store
-        .delete_lead(id)
-        .await
-        .map_err(|e| not_found(e, "lead"))?;
+    state.store.delete_lead(id).await.or_not_found("lead")?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -524,10 +503,6 @@ pub async fn lead_emails(
     _user: CurrentUser,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<Vec<crate::store::outbox::EmailRecord>>> {
-    state
-        .store
-        .get_lead(id)
-        .await
-        .map_err(|e| not_found(e, "lead"))?;
+    state.store.get_lead(id).await.or_not_found("lead")?;
     Ok(Json(state.store.lead_emails(id).await?))
 }

@@ -10,10 +10,10 @@ use crate::{
     http::{
         AppState,
         auth::CurrentUser,
-        error::{AppError, AppResult, ErrorBody},
+        error::{AppResult, ErrorBody, OrNotFound},
         extract::{Json, Path},
     },
-    store::{StoreError, users::ApiToken},
+    store::users::ApiToken,
 };
 
 /// The caller's tokens (names and dates only; secrets are never shown again).
@@ -68,9 +68,6 @@ pub async fn delete_token(
         .store
         .delete_api_token(current.user.id, id)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => AppError::not_found("token"),
-            other => other.into(),
-        })?;
+        .or_not_found("token")?;
     Ok(StatusCode::NO_CONTENT)
 }
