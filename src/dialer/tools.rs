@@ -129,23 +129,30 @@ pub fn availability_answer(slots: &[String], tz: &TimeZone, tz_name: &str) -> St
     format!("Open times in {tz_name}: {}.", parts.join("; "))
 }
 
-async fn lead_zone(ctx: &ToolContext<'_>, args: &Value) -> Result<(String, TimeZone), String> {
-    let name = match arg(args, "timezone") {
-        Some(tz) => tz.to_owned(),
-        None => match ctx.call {
-            Some((lead, _)) => ctx
-                .store
-                .get_lead(lead)
-                .await
-                .map(|l| l.timezone)
-                .map_err(|_| "Could not look up the lead.".to_owned())?,
-            None => "UTC".to_owned(),
-        },
-    };
+/// The zone the agent named, or else `fallback` (the lead's own zone).
+fn zone_named(args: &Value, fallback: &str) -> Result<(String, TimeZone), String> {
+    let name = arg(args, "timezone").unwrap_or(fallback).to_owned();
     let tz = TimeZone::get(&name).map_err(|_| {
         format!("{name:?} is not a time zone; use an IANA name like America/New_York.")
     })?;
     Ok((name, tz))
+}
+
+/// The lead's zone, read only when the agent did not name one.
+async fn lead_zone(ctx: &ToolContext<'_>, args: &Value) -> Result<(String, TimeZone), String> {
+    if arg(args, "timezone").is_some() {
+        return zone_named(args, "UTC");
+    }
+    let fallback = match ctx.call {
+        Some((lead, _)) => ctx
+            .store
+            .get_lead(lead)
+            .await
+            .map(|l| l.timezone)
+            .map_err(|_| "Could not look up the lead.".to_owned())?,
+        None => "UTC".to_owned(),
+    };
+    zone_named(args, &fallback)
 }
 
 async fn check_availability(ctx: &ToolContext<'_>, args: &Value) -> Result<String, String> {
@@ -180,7 +187,7 @@ async fn book_appointment(ctx: &ToolContext<'_>, args: &Value) -> Result<String,
         .get_lead(lead_id)
         .await
         .map_err(|_| "Could not look up the lead.".to_owned())?;
-    let (tz_name, tz) = lead_zone(ctx, args).await?;
+    let (tz_name, tz) = zone_named(args, &lead.timezone)?;
     // Asking twice in one call must not book twice.
     if let Ok((Some(existing), _)) = ctx.store.call_facts(lead_id, attempt).await {
         let when = lead
