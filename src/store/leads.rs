@@ -228,18 +228,22 @@ pub enum BulkAction {
     Requeue,
 }
 
+/// The list's order, shared with the export so a download matches the page. Never-called
+/// leads go last in both directions; the id keeps equal keys in a stable order.
+fn order_by(sort: LeadSort, order: Order) -> String {
+    let dir = order.sql();
+    format!(" ORDER BY {} {dir} NULLS LAST, id {dir}", sort.column())
+}
+
 /// SQLite limits bound parameters per statement; chunks keep well under it.
 const ID_CHUNK: usize = 500;
 
 impl Store {
     pub async fn list_leads(&self, query: &LeadListQuery) -> StoreResult<LeadPage> {
         let (where_sql, binds) = query.filter.where_clause();
-        let dir = query.order.sql();
-        // Never-called leads go last in both directions; the id keeps equal keys in a stable order.
         let sql = format!(
-            "SELECT {LEAD_COLUMNS} FROM leads{where_sql} ORDER BY {col} {dir} NULLS LAST, id {dir} \
-             LIMIT {limit} OFFSET {offset}",
-            col = query.sort.column(),
+            "SELECT {LEAD_COLUMNS} FROM leads{where_sql}{order_by} LIMIT {limit} OFFSET {offset}",
+            order_by = order_by(query.sort, query.order),
             limit = query.per_page,
             offset = u64::from(query.page.saturating_sub(1)) * u64::from(query.per_page),
         );
@@ -267,10 +271,9 @@ impl Store {
     ) -> StoreResult<()> {
         use futures_util::TryStreamExt;
         let (where_sql, binds) = filter.where_clause();
-        let dir = order.sql();
         let sql = format!(
-            "SELECT {LEAD_COLUMNS} FROM leads{where_sql} ORDER BY {col} {dir} NULLS LAST, id {dir}",
-            col = sort.column(),
+            "SELECT {LEAD_COLUMNS} FROM leads{where_sql}{}",
+            order_by(sort, order)
         );
         read!(self, pool => {
             let mut rows = bind_all!(sqlx::query_as::<_, LeadRow>(&sql), &binds).fetch(pool);
