@@ -126,29 +126,6 @@ impl Store {
         )
     }
 
-    /// Counts leads that would be claimed now if there were room.
-    pub async fn count_due(
-        &self,
-        now: Millis,
-        max_attempts: i64,
-        open_zones: &[String],
-    ) -> StoreResult<i64> {
-        if open_zones.is_empty() {
-            return Ok(0);
-        }
-        let sql = format!(
-            "SELECT COUNT(*) FROM leads WHERE status IN ('pending', 'no_answer') AND call_attempts < $2 \
-             AND (next_call_at IS NULL OR next_call_at <= $1) AND timezone IN ({}) \
-             AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone)",
-            placeholders(2, open_zones.len())
-        );
-        let mut binds = vec![Bind::Int(now), Bind::Int(max_attempts)];
-        binds.extend(open_zones.iter().map(|z| Bind::Text(z.clone())));
-        Ok(
-            read!(self, pool => bind_all!(sqlx::query_scalar::<_, i64>(&sql), &binds).fetch_one(pool).await?),
-        )
-    }
-
     /// Moves waiting leads whose time zone is not a known IANA zone to `error`: they can
     /// never be inside a calling window, and a person should fix them.
     pub async fn fail_unknown_timezones(&self, known: &[String]) -> StoreResult<u64> {

@@ -115,10 +115,8 @@ impl Store {
     pub async fn user_credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
         #[derive(FromRow)]
         struct Row {
-            id: Uuid,
-            email: String,
-            role: String,
-            created_at: i64,
+            #[sqlx(flatten)]
+            user: UserRow,
             password_hash: String,
         }
         let row: Option<Row> = read!(self, pool => sqlx::query_as::<_, Row>(
@@ -129,13 +127,7 @@ impl Store {
         .await?);
         Ok(row.map(|r| Credentials {
             password_hash: r.password_hash,
-            user: UserRow {
-                id: r.id,
-                email: r.email,
-                role: r.role,
-                created_at: r.created_at,
-            }
-            .into(),
+            user: r.user.into(),
         }))
     }
 
@@ -244,10 +236,8 @@ impl Store {
     pub async fn find_session(&self, token_hash: &str) -> StoreResult<Option<SessionInfo>> {
         #[derive(FromRow)]
         struct Row {
-            id: Uuid,
-            email: String,
-            role: String,
-            created_at: i64,
+            #[sqlx(flatten)]
+            user: UserRow,
             csrf_token: String,
         }
         let row: Option<Row> = read!(self, pool => sqlx::query_as::<_, Row>(
@@ -260,13 +250,7 @@ impl Store {
         .await?);
         Ok(row.map(|r| SessionInfo {
             csrf_token: r.csrf_token,
-            user: UserRow {
-                id: r.id,
-                email: r.email,
-                role: r.role,
-                created_at: r.created_at,
-            }
-            .into(),
+            user: r.user.into(),
         }))
     }
 
@@ -324,10 +308,8 @@ impl Store {
     pub async fn user_for_token(&self, token_hash: &str) -> StoreResult<Option<User>> {
         #[derive(FromRow)]
         struct Row {
-            id: Uuid,
-            email: String,
-            role: String,
-            created_at: i64,
+            #[sqlx(flatten)]
+            user: UserRow,
             token_id: Uuid,
             last_used_at: Option<i64>,
         }
@@ -350,14 +332,6 @@ impl Store {
                 .await?
                 .rows_affected());
         }
-        Ok(Some(
-            UserRow {
-                id: r.id,
-                email: r.email,
-                role: r.role,
-                created_at: r.created_at,
-            }
-            .into(),
-        ))
+        Ok(Some(r.user.into()))
     }
 }
