@@ -97,71 +97,67 @@ fn too_large() -> AppError {
     }
 }
 
+/// Hands upload chunks to the importer, enforcing the size limit.
+struct Feed {
+    tx: Sender,
+    seen: u64,
+}
+
+impl Feed {
+    /// Passes on one chunk (or the upload's failure); `Some(result)` when feeding must stop.
+    async fn push(&mut self, chunk: Result<Bytes, String>) -> Option<AppResult<()>> {
+        let bytes = match chunk {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let _ = self.tx.send(Err(std::io::Error::other(e))).await;
+                return Some(Ok(()));
+            }
+        };
+        self.seen += bytes.len() as u64;
+        if self.seen > MAX_UPLOAD_BYTES {
+            let _ = self
+                .tx
+                .send(Err(std::io::Error::other("upload too large")))
+                .await;
+            return Some(Err(too_large()));
+        }
+        // A closed channel means the importer stopped early (bad file); its error is the one to report.
+        self.tx.send(Ok(bytes)).await.is_err().then_some(Ok(()))
+    }
+}
+
 async fn feed_body(body: Body, tx: Sender) -> AppResult<()> {
     let mut stream = body.into_data_stream();
-    let mut seen = 0u64;
+    let mut feed = Feed { tx, seen: 0 };
     while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                seen += bytes.len() as u64;
-                if seen > MAX_UPLOAD_BYTES {
-                    let _ = tx
-                        .send(Err(std::io::Error::other("upload too large")))
-                        .await;
-                    return Err(too_large());
-                }
-                if tx.send(Ok(bytes)).await.is_err() {
-                    // The importer stopped early (bad file); its error is the one to report.
-                    return Ok(());
-                }
-            }
-            Err(e) => {
-                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                return Ok(());
-            }
+        if let Some(done) = feed.push(chunk.map_err(|e| e.to_string())).await {
+            return done;
         }
     }
     Ok(())
 }
 
 async fn feed_multipart(mut multipart: Multipart, tx: Sender) -> AppResult<()> {
-    let mut seen = 0u64;
+    let mut feed = Feed { tx, seen: 0 };
     loop {
-        let field = match multipart.next_field().await {
+        let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
-            Ok(None) => {
-                let _ = tx.send(Ok(Bytes::new())).await;
-                return Ok(());
-            }
-            Err(e) => {
-                let _ = tx.send(Err(std::io::Error::other(e.body_text()))).await;
-                return Ok(());
-            }
+            // No file part at all: the importer sees an empty file.
+            Ok(None) => return feed.push(Ok(Bytes::new())).await.unwrap_or(Ok(())),
+            Err(e) => return feed.push(Err(e.body_text())).await.unwrap_or(Ok(())),
         };
-        // The first part that carries a file (or the first part at all) is the CSV.
+        // The CSV is the first part that is a file, or is named "file".
         if field.file_name().is_none() && field.name() != Some("file") {
             continue;
         }
-        let mut field = field;
         loop {
-            match field.chunk().await {
-                Ok(Some(bytes)) => {
-                    seen += bytes.len() as u64;
-                    if seen > MAX_UPLOAD_BYTES {
-                        let _ = tx
-                            .send(Err(std::io::Error::other("upload too large")))
-                            .await;
-                        return Err(too_large());
-                    }
-                    if tx.send(Ok(bytes)).await.is_err() {
-                        return Ok(());
-                    }
-                }
+            let chunk = match field.chunk().await {
+                Ok(Some(bytes)) => Ok(bytes),
                 Ok(None) => return Ok(()),
-                Err(e) => {
-                    let _ = tx.send(Err(std::io::Error::other(e.body_text()))).await;
-                    return Ok(());
-                }
+                Err(e) => Err(e.body_text()),
+            };
+            if let Some(done) = feed.push(chunk).await {
+                return done;
             }
         }
     }
