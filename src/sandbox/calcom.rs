@@ -12,7 +12,7 @@ use axum::{
 use jiff::{Timestamp, ToSpan, civil::Weekday, tz::TimeZone};
 use serde_json::{Value, json};
 
-use crate::{auth::constant_time_eq, config::Secret};
+use crate::config::Secret;
 
 pub const EVENT_TYPE_ID: i64 = 1;
 
@@ -39,11 +39,7 @@ pub fn router(state: State) -> Router {
 }
 
 fn refuse(state: &State, headers: &HeaderMap, version: &str) -> Option<Response> {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !constant_time_eq(auth, &format!("Bearer {}", state.api_key.expose())) {
+    if !super::has_key(headers, &state.api_key) {
         return Some(error(
             StatusCode::UNAUTHORIZED,
             "UnauthorizedException",

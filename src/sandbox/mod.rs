@@ -133,6 +133,12 @@ pub struct SandboxOptions {
     pub call_length: Duration,
 }
 
+/// Whether a request to a fake carries the sandbox's key, as a real provider checks its own.
+fn has_key(headers: &axum::http::HeaderMap, key: &Secret) -> bool {
+    crate::http::auth::bearer(headers)
+        .is_some_and(|token| crate::auth::constant_time_eq(token, key.expose()))
+}
+
 async fn listen() -> std::io::Result<(TcpListener, String)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

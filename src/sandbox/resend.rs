@@ -11,7 +11,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::SandboxEmail;
-use crate::{auth::constant_time_eq, config::Secret};
+use crate::config::Secret;
 
 #[derive(Clone)]
 pub struct State {
@@ -28,11 +28,7 @@ async fn send(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !constant_time_eq(auth, &format!("Bearer {}", state.api_key.expose())) {
+    if !super::has_key(&headers, &state.api_key) {
         return (
             StatusCode::UNAUTHORIZED,
             Json(

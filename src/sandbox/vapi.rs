@@ -16,7 +16,7 @@ use jiff::{Timestamp, ToSpan, civil::Weekday, tz::TimeZone};
 use serde_json::{Value, json};
 
 use super::{Outcome, SandboxOptions};
-use crate::{auth::constant_time_eq, config::Secret};
+use crate::config::Secret;
 
 #[derive(Clone)]
 pub struct State {
@@ -47,11 +47,7 @@ pub fn router(state: State) -> Router {
 }
 
 fn authorized(state: &State, headers: &HeaderMap) -> bool {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    constant_time_eq(auth, &format!("Bearer {}", state.api_key.expose()))
+    super::has_key(headers, &state.api_key)
 }
 
 fn nest_error(status: StatusCode, message: &str) -> Response {
