@@ -7,7 +7,14 @@ pub mod clock;
 pub mod settle;
 pub mod tools;
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use jiff::{Timestamp, tz::TimeZone};
 use serde::Serialize;
@@ -85,6 +92,9 @@ pub struct Dialer {
     /// One tick at a time per process; other processes are kept apart by the claim itself.
     /// Holds when leads with unknown time zones were last swept (see [`TZ_SWEEP_EVERY_MS`]).
     tick_lock: Arc<Mutex<Option<Millis>>>,
+    /// When the in-process scheduler last ticked and how often it ticks (milliseconds, 0
+    /// when no scheduler runs), for the dashboard's "next tick".
+    schedule: Arc<(AtomicI64, AtomicI64)>,
 }
 
 /// Leads with unknown zones are never claimed (the claim takes only open zones), so moving
@@ -129,7 +139,15 @@ impl Dialer {
             clock,
             options,
             tick_lock: Arc::new(Mutex::new(None)),
+            schedule: Arc::new((AtomicI64::new(0), AtomicI64::new(0))),
         }
+    }
+
+    /// When the in-process scheduler will tick next, if one runs.
+    pub fn next_tick_at(&self) -> Option<Millis> {
+        let every = self.schedule.1.load(Ordering::Relaxed);
+        let last = self.schedule.0.load(Ordering::Relaxed);
+        (every > 0 && last > 0).then_some(last + every)
     }
 
     /// Runs one tick: reconcile, claim, dial. Safe to call from several places at once.
@@ -374,11 +392,19 @@ pub fn spoken_local_time(now: Millis, timezone: &str) -> String {
 /// Runs ticks every `every` until the process stops (ticks skip themselves while
 /// automation is off, but still reconcile stale calls).
 pub fn spawn_scheduler(dialer: Dialer, every: Duration) -> tokio::task::JoinHandle<()> {
+    dialer
+        .schedule
+        .1
+        .store(every.as_millis() as i64, Ordering::Relaxed);
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
+            dialer
+                .schedule
+                .0
+                .store(crate::domain::now_millis(), Ordering::Relaxed);
             match dialer.tick().await {
                 Ok(s)
                     if s.claimed > 0

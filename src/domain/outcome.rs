@@ -27,6 +27,62 @@ pub enum EndedFamily {
     Unknown,
 }
 
+/// The `endedReason` values of calls someone answered and that ended normally; the call
+/// list's connect rate counts these.
+pub const CONNECTED_REASONS: &[&str] = &[
+    "customer-ended-call",
+    "assistant-ended-call",
+    "assistant-said-end-call-phrase",
+    "assistant-ended-call-after-message-spoken",
+    "assistant-ended-call-with-hangup-task",
+    "assistant-forwarded-call",
+    "customer-ended-call-before-warm-transfer",
+    "customer-ended-call-after-warm-transfer-attempt",
+    "customer-ended-call-during-transfer",
+    "exceeded-max-duration",
+    "silence-timed-out",
+    "vonage-completed",
+    "call.in-progress.twilio-completed-call",
+    "call.in-progress.sip-completed-call",
+    "call.ending.hook-executed-say",
+    "call.ending.hook-executed-transfer",
+    "hangup",
+];
+
+/// An `endedReason` in words for people reading the call history.
+pub fn describe_ended_reason(reason: &str) -> String {
+    let words = match reason.trim() {
+        "customer-ended-call" => "The contact hung up",
+        "assistant-ended-call"
+        | "assistant-said-end-call-phrase"
+        | "assistant-ended-call-after-message-spoken"
+        | "assistant-ended-call-with-hangup-task" => "The assistant ended the call",
+        "assistant-forwarded-call" => "The assistant forwarded the call",
+        "customer-did-not-answer" => "No answer",
+        "customer-busy" => "The line was busy",
+        "voicemail" => "Reached voicemail",
+        "silence-timed-out" => "Ended after a long silence",
+        "exceeded-max-duration" => "Reached the longest allowed call",
+        "manually-canceled" => "Cancelled by an operator",
+        "twilio-reported-customer-misdialed" => "The number could not be dialed",
+        other => {
+            return match classify_ended_reason(other) {
+                EndedFamily::NotReached => "Could not reach the contact",
+                EndedFamily::Voicemail => "Reached voicemail",
+                EndedFamily::BadNumber => "The number could not be dialed",
+                EndedFamily::Connected => "The call ended normally",
+                EndedFamily::Cancelled => "The call was cancelled",
+                EndedFamily::ProviderFault => "A provider fault ended the call (it is retried)",
+                EndedFamily::ConfigError => "A configuration or billing problem stopped the call",
+                EndedFamily::Unknown => "Ended",
+            }
+            .to_owned()
+                + &format!(" ({other})");
+        }
+    };
+    format!("{words} ({reason})")
+}
+
 /// Sorts an `endedReason` (about 600 known values, more added over time).
 pub fn classify_ended_reason(reason: &str) -> EndedFamily {
     use EndedFamily::*;
@@ -52,23 +108,7 @@ pub fn classify_ended_reason(reason: &str) -> EndedFamily {
         | "no-server-available" => {
             return ProviderFault;
         }
-        "customer-ended-call"
-        | "assistant-ended-call"
-        | "assistant-said-end-call-phrase"
-        | "assistant-ended-call-after-message-spoken"
-        | "assistant-ended-call-with-hangup-task"
-        | "assistant-forwarded-call"
-        | "customer-ended-call-before-warm-transfer"
-        | "customer-ended-call-after-warm-transfer-attempt"
-        | "customer-ended-call-during-transfer"
-        | "exceeded-max-duration"
-        | "silence-timed-out"
-        | "vonage-completed"
-        | "call.in-progress.twilio-completed-call"
-        | "call.in-progress.sip-completed-call"
-        | "call.ending.hook-executed-say"
-        | "call.ending.hook-executed-transfer"
-        | "hangup" => return Connected,
+        r if CONNECTED_REASONS.contains(&r) => return Connected,
         _ => {}
     }
     // SIP answers that mean "rang, nobody took it".

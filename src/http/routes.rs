@@ -21,7 +21,8 @@ use utoipa_axum::{
 use super::{
     AppState,
     api::{
-        auth, call_logs, dnc, health, import, integrations, leads, settings, status, tokens, users,
+        auth, call_logs, dnc, events, health, import, integrations, leads, settings, status,
+        tokens, users,
     },
     auth::{require_page_user, require_user},
     error::AppError,
@@ -99,6 +100,7 @@ fn private_api() -> OpenApiRouter<AppState> {
                 .layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES as usize)),
         )
         .routes(routes!(call_logs::list_call_logs))
+        .routes(routes!(call_logs::call_totals))
         .routes(routes!(call_logs::get_call_log))
         .routes(routes!(call_logs::get_call_report))
         .routes(routes!(settings::get_settings, settings::update_settings))
@@ -110,6 +112,8 @@ fn private_api() -> OpenApiRouter<AppState> {
         .routes(routes!(dnc::remove_dnc))
         .routes(routes!(dnc::import_dnc).layer(DefaultBodyLimit::max(dnc::MAX_DNC_UPLOAD)))
         .routes(routes!(status::status))
+        .routes(routes!(status::set_automation))
+        .routes(routes!(events::events))
         .routes(routes!(status::sandbox_emails))
 }
 
@@ -135,7 +139,8 @@ pub fn build(
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(from_fn_with_state(state.clone(), require_user));
     let pages = Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(pages::leads::leads_page))
+        .route("/leads/table", get(pages::leads::leads_table))
         .route("/logout", post(pages::login::logout_submit))
         .layer(from_fn_with_state(state.clone(), require_page_user));
     Router::new()
@@ -147,6 +152,8 @@ pub fn build(
             get(pages::login::login_page).post(pages::login::login_submit),
         )
         .route("/static/app.css", get(pages::app_css))
+        .route("/static/app.js", get(pages::app_js))
+        .route("/theme", post(pages::set_theme))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))

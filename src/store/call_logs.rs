@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Bind, Store, StoreError, StoreResult, bind_all, read, write};
+use super::{Store, StoreError, StoreResult, bind_all, read, stats::CallLogFilter, write};
 use crate::domain::{Millis, now_millis};
 
 /// A call placed to a lead and what is known about how it went.
@@ -34,6 +34,10 @@ pub struct CallLog {
     pub transcript: Option<String>,
     /// The structured outcome the assistant's analysis gave the call.
     pub outcome: Option<String>,
+    /// The Cal.com booking made during this call, if any.
+    pub booking_uid: Option<String>,
+    /// The contact asked not to be called again during this call.
+    pub opted_out: bool,
     #[serde(with = "crate::domain::serde_millis")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
@@ -44,7 +48,7 @@ pub struct CallLog {
 
 const COLUMNS: &str = "id, lead_id, vapi_call_id, attempt, call_status, initiated_at, ended_at, \
     ended_reason, recording_url, stereo_recording_url, duration_seconds, cost, summary, transcript, \
-    outcome, created_at, updated_at";
+    outcome, booking_uid, opted_out, created_at, updated_at";
 
 /// The fields known when a call is created.
 #[derive(Debug, Clone)]
@@ -57,17 +61,14 @@ pub struct NewCallLog {
 }
 
 impl Store {
-    /// Call logs newest first, optionally for one lead, with the total count.
+    /// Call logs newest first, filtered, with the total count.
     pub async fn list_call_logs(
         &self,
-        lead_id: Option<Uuid>,
+        filter: &CallLogFilter,
         page: u32,
         per_page: u32,
     ) -> StoreResult<(Vec<CallLog>, i64)> {
-        let (where_sql, binds) = match lead_id {
-            Some(id) => (" WHERE lead_id = $1", vec![Bind::Uuid(id)]),
-            None => ("", vec![]),
-        };
+        let (where_sql, binds) = filter.where_clause();
         let sql = format!(
             "SELECT {COLUMNS} FROM call_logs{where_sql} ORDER BY created_at DESC, id DESC LIMIT {per_page} OFFSET {}",
             u64::from(page.saturating_sub(1)) * u64::from(per_page)
@@ -100,7 +101,8 @@ impl Store {
             "INSERT INTO call_logs (id, lead_id, vapi_call_id, attempt, initiated_at, initial_response, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
         );
-        Ok(write!(self, pool => sqlx::query_as::<_, CallLog>(&sql)
+        Ok(
+            write!(self, notify Calls; pool => sqlx::query_as::<_, CallLog>(&sql)
             .bind(Uuid::now_v7())
             .bind(new.lead_id)
             .bind(&new.vapi_call_id)
@@ -109,12 +111,13 @@ impl Store {
             .bind(&new.initial_response)
             .bind(now)
             .fetch_one(pool)
-            .await?))
+            .await?),
+        )
     }
 
     /// Records that attempt `attempt` on `lead_id` is being placed (before VAPI is asked).
     pub async fn begin_call(&self, lead_id: Uuid, attempt: i64, now: Millis) -> StoreResult<()> {
-        write!(self, pool => sqlx::query(
+        write!(self, notify Calls; pool => sqlx::query(
             "INSERT INTO call_logs (id, lead_id, attempt, initiated_at, call_status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 'dialing', $4, $4) ON CONFLICT (lead_id, attempt) DO NOTHING",
         )
@@ -138,7 +141,7 @@ impl Store {
         status: Option<&str>,
     ) -> StoreResult<()> {
         let now = crate::domain::now_millis();
-        write!(self, pool => {
+        write!(self, notify Calls; pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "UPDATE call_logs SET vapi_call_id = $1, initial_response = $2, \
@@ -180,7 +183,7 @@ impl Store {
             return Ok(None);
         };
         // The webhook beat the create-call response: attach the id to the attempt's row.
-        let attached = write!(self, pool => sqlx::query(
+        let attached = write!(self, notify Calls; pool => sqlx::query(
             "UPDATE call_logs SET vapi_call_id = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4 AND vapi_call_id IS NULL",
         )
         .bind(vapi_call_id)
@@ -200,7 +203,7 @@ impl Store {
         attempt: i64,
         status: &str,
     ) -> StoreResult<()> {
-        write!(self, pool => sqlx::query(
+        write!(self, notify Calls; pool => sqlx::query(
             "UPDATE call_logs SET call_status = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4 \
              AND (call_status IS NULL OR call_status <> 'ended')",
         )
@@ -222,7 +225,7 @@ impl Store {
         attempt: i64,
         report: &CallReport,
     ) -> StoreResult<()> {
-        write!(self, pool => sqlx::query(
+        write!(self, notify Calls; pool => sqlx::query(
             "UPDATE call_logs SET call_status = 'ended', ended_at = $1, ended_reason = $2, recording_url = $3, \
              stereo_recording_url = $4, duration_seconds = $5, cost = $6, summary = $7, transcript = $8, \
              outcome = $9, report = $10, updated_at = $11 WHERE lead_id = $12 AND attempt = $13",

@@ -97,7 +97,7 @@ impl Store {
         );
         let mut binds = vec![Bind::Int(req.now), Bind::Int(req.max_attempts)];
         binds.extend(req.open_zones.iter().map(|z| Bind::Text(z.clone())));
-        Ok(write!(self, pool => {
+        Ok(write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin_with(self.begin_read_write()).await?;
             if self.engine() == Engine::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CLAIM_LOCK).execute(&mut *tx).await?;
@@ -137,7 +137,7 @@ impl Store {
         let mut binds = vec![Bind::Int(crate::domain::now_millis())];
         binds.extend(known.iter().map(|z| Bind::Text(z.clone())));
         Ok(
-            write!(self, pool => bind_all!(sqlx::query(&sql), &binds).execute(pool).await?.rows_affected()),
+            write!(self, notify Leads, Calls; pool => bind_all!(sqlx::query(&sql), &binds).execute(pool).await?.rows_affected()),
         )
     }
 
@@ -150,7 +150,7 @@ impl Store {
         start: Millis,
     ) -> StoreResult<()> {
         let now = crate::domain::now_millis();
-        write!(self, pool => {
+        write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE call_logs SET booking_uid = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4")
                 .bind(uid).bind(now).bind(lead_id).bind(attempt).execute(&mut *tx).await?;
@@ -170,7 +170,7 @@ impl Store {
         reason: &str,
         max_attempts: i64,
     ) -> StoreResult<bool> {
-        let done = write!(self, pool => sqlx::query(
+        let done = write!(self, notify Leads, Calls; pool => sqlx::query(
             "UPDATE leads SET status = 'pending', status_reason = $1, cal_booking_uid = NULL, booking_start_at = NULL, \
              next_call_at = NULL, updated_at = $2, \
              call_attempts = CASE WHEN call_attempts >= $4 THEN $4 - 1 ELSE call_attempts END \
@@ -193,7 +193,7 @@ impl Store {
         new_uid: &str,
         start: Millis,
     ) -> StoreResult<bool> {
-        let done = write!(self, pool => sqlx::query(
+        let done = write!(self, notify Leads, Calls; pool => sqlx::query(
             "UPDATE leads SET cal_booking_uid = $1, booking_start_at = $2, updated_at = $3 WHERE cal_booking_uid = $4",
         )
         .bind(new_uid)
@@ -210,7 +210,7 @@ impl Store {
     /// number to the do-not-call list at once.
     pub async fn opt_out_during_call(&self, lead_id: Uuid, attempt: i64) -> StoreResult<()> {
         let now = crate::domain::now_millis();
-        write!(self, pool => {
+        write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE call_logs SET opted_out = TRUE, updated_at = $1 WHERE lead_id = $2 AND attempt = $3")
                 .bind(now).bind(lead_id).bind(attempt).execute(&mut *tx).await?;
@@ -233,7 +233,7 @@ impl Store {
         s: &LeadSettlement,
     ) -> StoreResult<bool> {
         let now = crate::domain::now_millis();
-        Ok(write!(self, pool => {
+        Ok(write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE leads SET status = $1, status_reason = $2, next_call_at = $3, \

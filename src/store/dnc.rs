@@ -39,7 +39,7 @@ impl Store {
         source: &str,
         note: Option<&str>,
     ) -> StoreResult<bool> {
-        let added = write!(self, pool => sqlx::query(
+        let added = write!(self, notify Leads; pool => sqlx::query(
             "INSERT INTO dnc (phone, source, note, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (phone) DO NOTHING",
         )
         .bind(phone)
@@ -53,7 +53,7 @@ impl Store {
     }
 
     pub async fn remove_dnc(&self, phone: &str) -> StoreResult<()> {
-        let removed = write!(self, pool => sqlx::query("DELETE FROM dnc WHERE phone = $1")
+        let removed = write!(self, notify Leads; pool => sqlx::query("DELETE FROM dnc WHERE phone = $1")
             .bind(phone).execute(pool).await?.rows_affected());
         if removed == 0 {
             return Err(StoreError::NotFound);

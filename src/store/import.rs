@@ -35,6 +35,7 @@ pub struct ImportTx {
     inner: Inner,
     staged: i64,
     now: i64,
+    changes: super::changes::Changes,
 }
 
 enum Inner {
@@ -68,6 +69,7 @@ impl Store {
             inner,
             staged: 0,
             now: now_millis(),
+            changes: self.changes.clone(),
         })
     }
 }
@@ -130,7 +132,8 @@ impl ImportTx {
 
     /// Writes the staged rows into `leads`; returns how many were inserted.
     pub async fn finish(self) -> StoreResult<u64> {
-        match self.inner {
+        let changes = self.changes.clone();
+        let inserted = match self.inner {
             Inner::Sqlite(mut conn) => {
                 // The one moment the import needs SQLite's write lock.
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
@@ -140,7 +143,7 @@ impl ImportTx {
                     .await?;
                 tx.commit().await?;
                 let _ = conn.close().await;
-                Ok(done.rows_affected())
+                done.rows_affected()
             }
             Inner::Postgres(mut tx) => {
                 let done = sqlx::query(MOVE_STAGED)
@@ -148,9 +151,11 @@ impl ImportTx {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(done.rows_affected())
+                done.rows_affected()
             }
-        }
+        };
+        changes.bump(super::changes::Topic::Leads);
+        Ok(inserted)
     }
 
     /// Counts how many staged rows [`ImportTx::finish`] would insert, then discards them.

@@ -110,11 +110,31 @@ pub enum LeadSort {
     Timezone,
     CallAttempts,
     LastCalledAt,
+    NextCallAt,
     CreatedAt,
 }
 
 impl LeadSort {
-    fn column(self) -> &'static str {
+    /// Every sortable column, in the dashboard's column order.
+    pub const ALL: [LeadSort; 10] = [
+        LeadSort::CompanyName,
+        LeadSort::ContactName,
+        LeadSort::Phone,
+        LeadSort::Email,
+        LeadSort::Status,
+        LeadSort::Timezone,
+        LeadSort::CallAttempts,
+        LeadSort::LastCalledAt,
+        LeadSort::NextCallAt,
+        LeadSort::CreatedAt,
+    ];
+
+    /// The column's name, as the API's `sort` parameter takes it.
+    pub fn parse(s: &str) -> Option<LeadSort> {
+        LeadSort::ALL.into_iter().find(|c| c.column() == s)
+    }
+
+    pub fn column(self) -> &'static str {
         match self {
             LeadSort::CompanyName => "company_name",
             LeadSort::ContactName => "contact_name",
@@ -124,6 +144,7 @@ impl LeadSort {
             LeadSort::Timezone => "timezone",
             LeadSort::CallAttempts => "call_attempts",
             LeadSort::LastCalledAt => "last_called_at",
+            LeadSort::NextCallAt => "next_call_at",
             LeadSort::CreatedAt => "created_at",
         }
     }
@@ -226,6 +247,8 @@ pub enum BulkAction {
     SetStatus(LeadStatus),
     /// Back to `pending` with attempts, schedule, reason and follow-up flags reset.
     Requeue,
+    /// Put the leads' numbers on the do-not-call list.
+    DoNotCall,
 }
 
 /// The list's order, shared with the export so a download matches the page. Never-called
@@ -298,7 +321,7 @@ impl Store {
         let now = now_millis();
         let sql = "INSERT INTO leads (id, company_name, contact_name, phone, email, timezone, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
-        let id: Uuid = write!(self, pool => sqlx::query_scalar::<_, Uuid>(sql)
+        let id: Uuid = write!(self, notify Leads, Calls; pool => sqlx::query_scalar::<_, Uuid>(sql)
             .bind(Uuid::now_v7())
             .bind(&lead.company_name)
             .bind(&lead.contact_name)
@@ -349,14 +372,14 @@ impl Store {
             sets = sets.join(", "),
             id_ph = binds.len(),
         );
-        let id: Uuid = write!(self, pool =>
+        let id: Uuid = write!(self, notify Leads, Calls; pool =>
             bind_all!(sqlx::query_scalar::<_, Uuid>(&sql), &binds).fetch_optional(pool).await?)
         .ok_or(StoreError::NotFound)?;
         self.get_lead(id).await
     }
 
     pub async fn delete_lead(&self, id: Uuid) -> StoreResult<()> {
-        let done = write!(self, pool =>
+        let done = write!(self, notify Leads, Calls; pool =>
             sqlx::query("DELETE FROM leads WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
         if done == 0 {
             return Err(StoreError::NotFound);
@@ -381,6 +404,11 @@ impl Store {
                 "UPDATE leads SET status = $1, status_reason = NULL, updated_at = $2 WHERE".into(),
                 vec![Bind::Text(status.as_str().into()), Bind::Int(now)],
             ),
+            BulkAction::DoNotCall => (
+                "INSERT INTO dnc (phone, source, created_at) SELECT phone, 'dashboard', $1 FROM leads WHERE"
+                    .into(),
+                vec![Bind::Int(now)],
+            ),
             BulkAction::Requeue => (
                 "UPDATE leads SET status = 'pending', status_reason = NULL, call_attempts = 0, \
                  next_call_at = NULL, follow_up_email_sent = FALSE, email_cycle = email_cycle + 1, \
@@ -390,16 +418,49 @@ impl Store {
             ),
         };
         let mut affected = 0;
-        write!(self, pool => {
+        write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin().await?;
             for chunk in ids.chunks(ID_CHUNK) {
-                let sql = format!("{head} id IN ({})", placeholders(fixed.len(), chunk.len()));
+                let tail = if action == BulkAction::DoNotCall { " ON CONFLICT (phone) DO NOTHING" } else { "" };
+                let sql = format!("{head} id IN ({}){tail}", placeholders(fixed.len(), chunk.len()));
                 let binds: Vec<Bind> = fixed.iter().cloned().chain(chunk.iter().map(|id| Bind::Uuid(*id))).collect();
                 affected += bind_all!(sqlx::query(&sql), &binds).execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;
         });
         Ok(affected)
+    }
+
+    /// Applies `action` to the next `limit` leads matching `filter` whose id comes after
+    /// `after`, in id order. Returns how many it changed, how many it looked at, and the
+    /// last id looked at (the cursor for the next batch; `None` when none were left). Bulk
+    /// actions over a whole filter run in such batches, so no request or lock lasts long.
+    pub async fn bulk_matching(
+        &self,
+        filter: &LeadFilter,
+        after: Option<Uuid>,
+        limit: u32,
+        action: BulkAction,
+    ) -> StoreResult<(u64, u64, Option<Uuid>)> {
+        let (where_sql, mut binds) = filter.where_clause();
+        let mut sql = format!("SELECT id FROM leads{where_sql}");
+        if let Some(after) = after {
+            binds.push(Bind::Uuid(after));
+            let joiner = if where_sql.is_empty() {
+                " WHERE"
+            } else {
+                " AND"
+            };
+            sql.push_str(&format!("{joiner} id > ${}", binds.len()));
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {limit}"));
+        let ids: Vec<Uuid> = read!(self, pool =>
+            bind_all!(sqlx::query_scalar::<_, Uuid>(&sql), &binds).fetch_all(pool).await?);
+        let Some(&last) = ids.last() else {
+            return Ok((0, 0, None));
+        };
+        let affected = self.bulk_leads(&ids, action).await?;
+        Ok((affected, ids.len() as u64, Some(last)))
     }
 
     /// Number of leads stored; used by the CLI and tests.

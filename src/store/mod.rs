@@ -6,6 +6,7 @@
 //! dialer's claim) match on the engine by hand.
 
 pub mod call_logs;
+pub mod changes;
 pub mod dialer;
 pub mod dnc;
 pub mod import;
@@ -13,6 +14,7 @@ pub mod integration_ids;
 pub mod leads;
 pub mod outbox;
 pub mod settings;
+pub mod stats;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};
@@ -57,6 +59,8 @@ pub(crate) enum Pools {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pools: Pools,
+    /// Bumped after writes; live dashboards watch it.
+    pub changes: changes::Changes,
 }
 
 /// Errors from the store, already sorted into the cases callers treat differently.
@@ -115,7 +119,8 @@ macro_rules! read {
     };
 }
 
-/// Runs `$body` with `$pool` bound to the engine's write pool.
+/// Runs `$body` with `$pool` bound to the engine's write pool. With `notify Topic, ...;` it
+/// also bumps those topics in the change feed once `$body` has succeeded.
 macro_rules! write {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pools {
@@ -123,6 +128,11 @@ macro_rules! write {
             $crate::store::Pools::Postgres($pool) => $body,
         }
     };
+    ($store:expr, notify $($topic:ident),+ ; $pool:ident => $body:expr) => {{
+        let out = write!($store, $pool => $body);
+        $( $store.changes.bump($crate::store::changes::Topic::$topic); )+
+        out
+    }};
 }
 
 pub(crate) use {read, write};
@@ -159,6 +169,7 @@ impl Store {
                 .await?;
             return Ok(Store {
                 pools: Pools::Postgres(pool),
+                changes: changes::Changes::default(),
             });
         }
         let base = SqliteConnectOptions::from_str(url)?
@@ -183,6 +194,7 @@ impl Store {
                 write,
                 options: Box::new(base),
             },
+            changes: changes::Changes::default(),
         })
     }
 

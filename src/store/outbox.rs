@@ -77,7 +77,7 @@ impl Store {
         resend_id: &str,
         now: Millis,
     ) -> StoreResult<()> {
-        write!(self, pool => {
+        write!(self, notify Calls; pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE email_outbox SET status = 'sent', resend_id = $1, sent_at = $2, lease_until = NULL, \
                          last_error = NULL, updated_at = $2 WHERE id = $3")
@@ -104,7 +104,7 @@ impl Store {
             Some(at) => ("pending", at),
             None => ("failed", now),
         };
-        write!(self, pool => sqlx::query(
+        write!(self, notify Calls; pool => sqlx::query(
             "UPDATE email_outbox SET status = $1, next_attempt_at = $2, last_error = $3, lease_until = NULL, updated_at = $4 \
              WHERE id = $5 AND status = 'sending' AND lease_until = $6",
         )

@@ -200,7 +200,7 @@ impl Store {
             "UPDATE settings SET {} WHERE id = 1 RETURNING {COLUMNS}",
             sets.join(", ")
         );
-        let mut settings = write!(self, pool =>
+        let mut settings = write!(self, notify Settings; pool =>
             bind_all!(sqlx::query_as::<_, Settings>(&sql), &binds).fetch_one(pool).await?);
         settings.fill_template_defaults();
         Ok(settings)

@@ -30,26 +30,69 @@ use crate::{
 };
 
 /// Filters shared by the list and the export.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LeadListParams {
     /// Comma-separated statuses, e.g. `pending,no_answer`.
-    status: Option<String>,
+    pub status: Option<String>,
     /// Case-insensitive text found in company, contact, email or phone.
-    q: Option<String>,
+    pub q: Option<String>,
     /// company_name, contact_name, phone, email, status, timezone, call_attempts,
-    /// last_called_at or created_at (default).
-    sort: Option<String>,
+    /// last_called_at, next_call_at or created_at (default).
+    pub sort: Option<String>,
     /// asc or desc (default desc).
-    order: Option<String>,
+    pub order: Option<String>,
     /// 1-based page number (default 1).
-    page: Option<u32>,
+    pub page: Option<u32>,
     /// 10 (default), 20, 50 or 100.
-    per_page: Option<u32>,
+    pub per_page: Option<u32>,
 }
 
 impl LeadListParams {
-    fn filter(&self) -> Result<LeadFilter, AppError> {
+    /// The page the dashboard asked for, with `sort`/`per_page` from its remembered choice
+    /// when the request names none.
+    pub fn with_defaults(mut self, sort: Option<(String, String)>, per_page: Option<u32>) -> Self {
+        if self.sort.is_none()
+            && let Some((column, order)) = sort
+        {
+            self.sort = Some(column);
+            self.order = Some(order);
+        }
+        if self.per_page.is_none() {
+            self.per_page = per_page;
+        }
+        self
+    }
+
+    /// The store query these parameters describe.
+    pub fn query(&self) -> Result<LeadListQuery, AppError> {
+        let (page, per_page) = page_params(self.page, self.per_page)?;
+        let (sort, order) = self.sort()?;
+        Ok(LeadListQuery {
+            filter: self.filter()?,
+            sort,
+            order,
+            page,
+            per_page,
+        })
+    }
+
+    pub fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or("")
+    }
+
+    pub fn q(&self) -> &str {
+        self.q.as_deref().unwrap_or("")
+    }
+
+    /// Whether the request named a sort column (no column means the default order).
+    pub fn sorted_by(&self) -> Option<&str> {
+        self.sort.as_deref()
+    }
+}
+
+impl LeadListParams {
+    pub fn filter(&self) -> Result<LeadFilter, AppError> {
         let mut statuses = Vec::new();
         for part in self
             .status
@@ -85,26 +128,16 @@ impl LeadListParams {
         })
     }
 
-    fn sort(&self) -> Result<(LeadSort, Order), AppError> {
-        let sort = match self.sort.as_deref().unwrap_or("created_at") {
-            "company_name" => LeadSort::CompanyName,
-            "contact_name" => LeadSort::ContactName,
-            "phone" => LeadSort::Phone,
-            "email" => LeadSort::Email,
-            "status" => LeadSort::Status,
-            "timezone" => LeadSort::Timezone,
-            "call_attempts" => LeadSort::CallAttempts,
-            "last_called_at" => LeadSort::LastCalledAt,
-            "created_at" => LeadSort::CreatedAt,
-            other => {
-                return Err(AppError::invalid(
-                    "sort",
-                    format!(
-                        "cannot sort by {other:?}; use company_name, contact_name, phone, email, status, timezone, call_attempts, last_called_at or created_at"
-                    ),
-                ));
-            }
-        };
+    pub fn sort(&self) -> Result<(LeadSort, Order), AppError> {
+        let name = self.sort.as_deref().unwrap_or("created_at");
+        let sort = LeadSort::parse(name).ok_or_else(|| {
+            AppError::invalid(
+                "sort",
+                format!(
+                    "cannot sort by {name:?}; use company_name, contact_name, phone, email, status, timezone, call_attempts, last_called_at, next_call_at or created_at"
+                ),
+            )
+        })?;
         let order = match self.order.as_deref().unwrap_or("desc") {
             "asc" => Order::Asc,
             "desc" => Order::Desc,
@@ -127,15 +160,8 @@ pub async fn list_leads(
     _user: CurrentUser,
     Query(params): Query<LeadListParams>,
 ) -> AppResult<Json<Paged<Lead>>> {
-    let (page, per_page) = page_params(params.page, params.per_page)?;
-    let (sort, order) = params.sort()?;
-    let query = LeadListQuery {
-        filter: params.filter()?,
-        sort,
-        order,
-        page,
-        per_page,
-    };
+    let query = params.query()?;
+    let (page, per_page) = (query.page, query.per_page);
     let result = state.store.list_leads(&query).await?;
     Ok(Json(Paged {
         items: result.items,
@@ -320,23 +346,67 @@ pub async fn delete_lead(
 /// Most leads one bulk request may name.
 pub const MAX_BULK_IDS: usize = 20_000;
 
-/// A bulk action on selected leads.
+/// Leads matching these filters (the same as the list's `status` and `q`).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkMatching {
+    status: Option<String>,
+    q: Option<String>,
+}
+
+/// How many leads a bulk request over `matching` handles at most.
+pub const BULK_BATCH: u32 = 2_000;
+
+/// A bulk action on chosen leads: either `ids`, or every lead `matching` the list's filters,
+/// one batch per request (send `after` from the previous answer's `next_after`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRequest {
-    ids: Vec<Uuid>,
-    /// `delete`, `set_status` (with `status`) or `requeue`.
+    #[serde(default)]
+    ids: Option<Vec<Uuid>>,
+    #[serde(default)]
+    matching: Option<BulkMatching>,
+    /// With `matching`: continue after this lead id.
+    #[serde(default)]
+    after: Option<Uuid>,
+    /// `delete`, `set_status` (with `status`), `requeue` or `do_not_call`.
     action: String,
     status: Option<String>,
 }
 
-/// How many leads a bulk action changed.
+/// What a bulk request did.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct BulkResponse {
+    /// Leads changed.
     affected: u64,
+    /// Leads looked at in this request (with `matching`, the batch size or fewer).
+    scanned: u64,
+    /// With `matching`: pass as `after` to handle the next batch; absent when done.
+    next_after: Option<Uuid>,
 }
 
-/// Delete, re-status or requeue many leads at once.
+fn bulk_action(action: &str, status: Option<&str>) -> Result<BulkAction, AppError> {
+    Ok(match (action, status) {
+        ("delete", None) => BulkAction::Delete,
+        ("requeue", None) => BulkAction::Requeue,
+        ("do_not_call", None) => BulkAction::DoNotCall,
+        ("set_status", Some(s)) => BulkAction::SetStatus(LeadStatus::parse_manual("status", s)?),
+        ("set_status", None) => {
+            return Err(AppError::invalid("status", "is required for set_status"));
+        }
+        ("delete" | "requeue" | "do_not_call", Some(_)) => {
+            return Err(AppError::invalid("status", "is only used with set_status"));
+        }
+        (other, _) => {
+            return Err(AppError::invalid(
+                "action",
+                format!("unknown action {other:?}; use delete, set_status, requeue or do_not_call"),
+            ));
+        }
+    })
+}
+
+/// Delete, re-status, requeue or do-not-call many leads at once.
 #[utoipa::path(post, path = "/api/leads/bulk", tag = "leads", request_body = BulkRequest,
     responses((status = 200, body = BulkResponse), (status = 422, body = ErrorBody)))]
 pub async fn bulk_leads(
@@ -344,34 +414,50 @@ pub async fn bulk_leads(
     _user: CurrentUser,
     Json(body): Json<BulkRequest>,
 ) -> AppResult<Json<BulkResponse>> {
-    if body.ids.is_empty() {
-        return Err(AppError::invalid("ids", "must name at least one lead"));
-    }
-    if body.ids.len() > MAX_BULK_IDS {
-        return Err(AppError::invalid(
+    let action = bulk_action(&body.action, body.status.as_deref())?;
+    match (body.ids, body.matching) {
+        (Some(ids), None) => {
+            if body.after.is_some() {
+                return Err(AppError::invalid("after", "is only used with matching"));
+            }
+            if ids.is_empty() {
+                return Err(AppError::invalid("ids", "must name at least one lead"));
+            }
+            if ids.len() > MAX_BULK_IDS {
+                return Err(AppError::invalid(
+                    "ids",
+                    format!("may name at most {MAX_BULK_IDS} leads per request"),
+                ));
+            }
+            let affected = state.store.bulk_leads(&ids, action).await?;
+            Ok(Json(BulkResponse {
+                affected,
+                scanned: ids.len() as u64,
+                next_after: None,
+            }))
+        }
+        (None, Some(matching)) => {
+            let filter = LeadListParams {
+                status: matching.status,
+                q: matching.q,
+                ..LeadListParams::default()
+            }
+            .filter()?;
+            let (affected, scanned, last) = state
+                .store
+                .bulk_matching(&filter, body.after, BULK_BATCH, action)
+                .await?;
+            Ok(Json(BulkResponse {
+                affected,
+                scanned,
+                next_after: last.filter(|_| scanned == u64::from(BULK_BATCH)),
+            }))
+        }
+        _ => Err(AppError::invalid(
             "ids",
-            format!("may name at most {MAX_BULK_IDS} leads per request"),
-        ));
+            "send either ids or matching (not both)",
+        )),
     }
-    let action = match (body.action.as_str(), body.status.as_deref()) {
-        ("delete", None) => BulkAction::Delete,
-        ("requeue", None) => BulkAction::Requeue,
-        ("set_status", Some(s)) => BulkAction::SetStatus(LeadStatus::parse_manual("status", s)?),
-        ("set_status", None) => {
-            return Err(AppError::invalid("status", "is required for set_status"));
-        }
-        ("delete" | "requeue", Some(_)) => {
-            return Err(AppError::invalid("status", "is only used with set_status"));
-        }
-        (other, _) => {
-            return Err(AppError::invalid(
-                "action",
-                format!("unknown action {other:?}; use delete, set_status or requeue"),
-            ));
-        }
-    };
-    let affected = state.store.bulk_leads(&body.ids, action).await?;
-    Ok(Json(BulkResponse { affected }))
 }
 
 /// Export the leads matching the filters as CSV (all pages).

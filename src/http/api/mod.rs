@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod call_logs;
 pub mod dnc;
+pub mod events;
 pub mod health;
 pub mod import;
 pub mod integrations;

@@ -1,9 +1,12 @@
 //! What this server is connected to, and the sandbox's inbox.
 
 use axum::extract::State;
-use serde::Serialize;
+use jiff::{Timestamp, tz::TimeZone};
+use serde::{Deserialize, Serialize};
 
 use crate::{
+    dialer::open_zones,
+    domain::millis_to_rfc3339,
     http::{
         AppState,
         auth::CurrentUser,
@@ -11,27 +14,146 @@ use crate::{
         extract::Json,
     },
     sandbox::SandboxEmail,
+    store::{
+        settings::SettingsPatch,
+        stats::{CallLogFilter, CallTotals, DueQuery},
+    },
 };
 
-/// Which providers are set up, and whether they are simulated.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// How the dialer stands: what is configured, what it is doing, and why it is idle.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StatusResponse {
     /// VAPI, Cal.com and Resend are simulated: nobody is really called or emailed.
     pub sandbox: bool,
     pub vapi_configured: bool,
     pub calcom_configured: bool,
     pub resend_configured: bool,
+    pub automation_enabled: bool,
+    /// Leads on a call now.
+    pub active_calls: i64,
+    /// The concurrency cap (`max_calls_batch`).
+    pub cap: i64,
+    /// Leads the dialer could call right now (inside their window, attempts left, not on
+    /// the do-not-call list), before the cap.
+    pub due_now: i64,
+    /// When the in-process scheduler ticks next (absent when only `/api/cron` drives it).
+    pub next_tick_at: Option<String>,
+    /// Calls placed since midnight in the settings' default time zone.
+    pub today: CallTotals,
+    /// Why no call is being placed, when none can be.
+    pub idle: Option<Idle>,
 }
 
-/// How the server is connected.
-#[utoipa::path(get, path = "/api/status", tag = "dialer", responses((status = 200, body = StatusResponse)))]
-pub async fn status(State(state): State<AppState>, _user: CurrentUser) -> Json<StatusResponse> {
-    Json(StatusResponse {
+/// A reason the dialer places no calls right now.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Idle {
+    /// `paused`, `not_configured`, `outside_calling_hours`, `cap_reached` or `nothing_due`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Reads the figures the dashboard shows.
+pub async fn live_status(state: &AppState) -> AppResult<StatusResponse> {
+    let settings = state.store.settings().await?;
+    let now = state.dialer.clock.now();
+    let zones = open_zones(&settings.call_window(), now);
+    let active_calls = state.store.count_calling().await?;
+    let due_now = state
+        .store
+        .count_due(&DueQuery {
+            now,
+            max_attempts: settings.max_attempts,
+            open_zones: &zones,
+        })
+        .await?;
+    let tz = TimeZone::get(&settings.default_timezone).unwrap_or(TimeZone::UTC);
+    let midnight = Timestamp::from_millisecond(now)
+        .ok()
+        .and_then(|ts| ts.to_zoned(tz).start_of_day().ok())
+        .map(|z| z.timestamp().as_millisecond());
+    let today = state
+        .store
+        .call_totals(&CallLogFilter {
+            from: midnight,
+            ..CallLogFilter::default()
+        })
+        .await?;
+    let vapi_configured = state.dialer.vapi.is_some();
+    let idle = |code, message: &str| {
+        Some(Idle {
+            code,
+            message: message.to_owned(),
+        })
+    };
+    let idle = if !vapi_configured {
+        idle(
+            "not_configured",
+            "VAPI is not configured, so no calls can be placed.",
+        )
+    } else if !settings.automation_enabled {
+        idle("paused", "Automation is paused.")
+    } else if zones.is_empty() {
+        idle(
+            "outside_calling_hours",
+            "Outside calling hours in every time zone.",
+        )
+    } else if active_calls >= settings.max_calls_batch {
+        idle(
+            "cap_reached",
+            "The concurrency cap is reached; new calls wait for a free line.",
+        )
+    } else if due_now == 0 {
+        idle("nothing_due", "No lead is due for a call right now.")
+    } else {
+        None
+    };
+    Ok(StatusResponse {
         sandbox: state.sandbox.is_some(),
-        vapi_configured: state.dialer.vapi.is_some(),
+        vapi_configured,
         calcom_configured: state.calcom.is_some(),
         resend_configured: state.dialer.resend.is_some(),
+        automation_enabled: settings.automation_enabled,
+        active_calls,
+        cap: settings.max_calls_batch,
+        due_now,
+        next_tick_at: state.dialer.next_tick_at().map(millis_to_rfc3339),
+        today,
+        idle,
     })
+}
+
+/// How the dialer stands now.
+#[utoipa::path(get, path = "/api/status", tag = "dialer", responses((status = 200, body = StatusResponse)))]
+pub async fn status(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> AppResult<Json<StatusResponse>> {
+    Ok(Json(live_status(&state).await?))
+}
+
+/// Switches automated dialing on or off.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationRequest {
+    pub enabled: bool,
+}
+
+/// Turn automation on or off (any signed-in user; the other settings are for admins).
+#[utoipa::path(put, path = "/api/automation", tag = "dialer", request_body = AutomationRequest,
+    responses((status = 200, body = StatusResponse), (status = 422, body = ErrorBody)))]
+pub async fn set_automation(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Json(body): Json<AutomationRequest>,
+) -> AppResult<Json<StatusResponse>> {
+    state
+        .store
+        .update_settings(&SettingsPatch {
+            automation_enabled: Some(body.enabled),
+            ..SettingsPatch::default()
+        })
+        .await?;
+    Ok(Json(live_status(&state).await?))
 }
 
 /// Emails the sandbox's Resend received, newest first (sandbox mode only).

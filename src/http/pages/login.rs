@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::render;
+use super::{render, shell::Theme};
 use crate::{
     auth::constant_time_eq,
     http::{
@@ -25,6 +25,7 @@ use crate::{
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    theme: &'static str,
     error: Option<String>,
     email: String,
     next: String,
@@ -52,10 +53,11 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 /// `GET /login`
-pub async fn login_page(Query(q): Query<NextParam>) -> Response {
+pub async fn login_page(headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
     render(
         StatusCode::OK,
         &LoginPage {
+            theme: Theme::of(&headers).as_str(),
             error: None,
             email: String::new(),
             next: safe_next(q.next.as_deref()),
@@ -101,6 +103,7 @@ pub async fn login_submit(
         render(
             status,
             &LoginPage {
+                theme: Theme::of(&headers).as_str(),
                 error: Some(error),
                 email: form.email.clone(),
                 next: next.clone(),

@@ -1,0 +1,500 @@
+// AI Dialer's one script. Pages are complete without it (links and forms work); this module
+// makes them live: it swaps the lead table in place, edits cells inline, runs bulk actions
+// with progress, follows the server's event stream, and drives the import and settings forms.
+// Every write goes through the JSON API with the session's CSRF token.
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+/** Calls the JSON API; resolves to {ok, status, data} and never throws on HTTP errors. */
+export async function api(method, url, body) {
+  const init = { method, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" };
+  if (body instanceof FormData || typeof body === "string") {
+    init.body = body;
+  } else if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  try {
+    const res = await fetch(url, init);
+    const text = await res.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+    return { ok: res.ok, status: res.status, data };
+  } catch (err) {
+    return { ok: false, status: 0, data: { error: { message: "The server cannot be reached." } } };
+  }
+}
+
+/** The message of an API error response. */
+const errorText = (r) => r.data?.error?.message ?? `Request failed (${r.status})`;
+
+/** Shows a short message; several can show at once, each leaves by itself. */
+export function toast(message, kind = "info") {
+  const box = $("#toasts");
+  if (!box) return;
+  const t = document.createElement("div");
+  t.className = `toast ${kind}`;
+  t.textContent = message;
+  box.append(t);
+  setTimeout(() => t.remove(), kind === "error" ? 8000 : 4000);
+}
+
+/** Puts each field error of a 422 next to its field in `root`; returns whether any showed. */
+export function showFieldErrors(root, r) {
+  $$("[data-error]", root).forEach((el) => { el.hidden = true; el.textContent = ""; });
+  const details = r.data?.error?.details ?? [];
+  let shown = false;
+  for (const d of details) {
+    const el = $(`[data-error="${d.field}"]`, root);
+    if (el) { el.textContent = d.message; el.hidden = false; shown = true; }
+  }
+  if (!shown) {
+    const general = $('[data-error="body"]', root);
+    if (general) { general.textContent = errorText(r); general.hidden = false; shown = true; }
+  }
+  return shown;
+}
+
+const money = (n) => `$${Number(n ?? 0).toFixed(2)}`;
+
+// ---------------------------------------------------------------- theme
+
+function setupTheme() {
+  const select = $("#theme-select");
+  if (!select) return;
+  select.addEventListener("change", () => {
+    const theme = select.value;
+    document.cookie = `theme=${theme}; Path=/; Max-Age=31536000; SameSite=Lax`;
+    document.documentElement.dataset.theme = theme;
+  });
+}
+
+// ---------------------------------------------------------------- live events
+
+const listeners = { leads: [], calls: [], settings: [], status: [] };
+export const onEvent = (name, fn) => listeners[name].push(fn);
+
+function setupEvents() {
+  if (!csrf || typeof EventSource === "undefined") return;
+  const source = new EventSource("/api/events");
+  for (const name of Object.keys(listeners)) {
+    source.addEventListener(name, (e) => {
+      const data = name === "status" ? JSON.parse(e.data) : e.data;
+      listeners[name].forEach((fn) => fn(data));
+    });
+  }
+}
+
+/** Runs `fn` at most once per `ms`, after the last call. */
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+// ---------------------------------------------------------------- automation panel
+
+function renderStatus(s) {
+  const set = (key, value) => { const el = $(`[data-stat="${key}"]`); if (el) el.textContent = value; };
+  set("active_calls", s.active_calls);
+  set("cap", s.cap);
+  set("due_now", s.due_now);
+  set("today_calls", s.today.calls);
+  set("today_bookings", s.today.bookings);
+  set("today_cost", money(s.today.cost));
+  const tick = $('[data-stat="next_tick_at"]');
+  if (tick) tick.dataset.iso = s.next_tick_at ?? "";
+  const toggle = $("#automation-toggle");
+  if (toggle && !toggle.disabled) toggle.checked = s.automation_enabled;
+  $("#automation-label").textContent = s.automation_enabled ? "Active" : "Paused";
+  $("#automation-summary").textContent = s.automation_enabled
+    ? "Automation is on: the dialer calls due leads inside their calling hours."
+    : "Automation is paused: no new calls are placed.";
+  const idle = $("#automation-idle");
+  idle.hidden = !s.idle;
+  idle.textContent = s.idle?.message ?? "";
+}
+
+function tickCountdown() {
+  const el = $('[data-stat="next_tick_at"]');
+  if (!el) return;
+  const at = el.dataset.iso ? Date.parse(el.dataset.iso) : NaN;
+  if (Number.isNaN(at)) { el.textContent = "—"; return; }
+  const secs = Math.max(0, Math.round((at - Date.now()) / 1000));
+  el.textContent = secs === 0 ? "now" : `in ${secs}s`;
+}
+
+function setupAutomation() {
+  const toggle = $("#automation-toggle");
+  if (!toggle) return;
+  toggle.addEventListener("change", async () => {
+    const enabled = toggle.checked;
+    toggle.disabled = true;
+    const r = await api("PUT", "/api/automation", { enabled });
+    toggle.disabled = false;
+    if (r.ok) {
+      renderStatus(r.data);
+      toast(enabled ? "Outbound calling is on." : "Outbound calling is paused.");
+    } else {
+      toggle.checked = !enabled;
+      toast(errorText(r), "error");
+    }
+  });
+  onEvent("status", renderStatus);
+  tickCountdown();
+  setInterval(tickCountdown, 1000);
+}
+
+// ---------------------------------------------------------------- lead table
+
+const table = {
+  region: null,
+  query: "",
+  selected: new Set(),
+  matching: false,
+  editing: null,
+  stale: false,
+};
+
+const currentFilters = () => {
+  const p = new URLSearchParams(table.query);
+  return { status: p.get("status") ?? "", q: p.get("q") ?? "" };
+};
+
+async function loadTable(query, { keepPage = true } = {}) {
+  const res = await fetch(`/leads/table?${query}`, { credentials: "same-origin" });
+  const html = await res.text();
+  if (!res.ok) {
+    let msg = "Could not load leads.";
+    try { msg = JSON.parse(html).error.message; } catch {}
+    toast(msg, "error");
+    return;
+  }
+  if (table.editing) { table.stale = true; return; }
+  table.region.innerHTML = html;
+  const wrap = $(".table-wrap", table.region);
+  table.query = wrap.dataset.query;
+  if (keepPage) history.replaceState(null, "", `/?${table.query}`);
+  const { status, q } = currentFilters();
+  const exp = $("#export-link");
+  if (exp) exp.href = `/api/leads/export?${new URLSearchParams({ ...(status && { status }), ...(q && { q }) })}`;
+  syncSelection();
+}
+
+const refreshTable = debounce(() => loadTable(table.query), 250);
+
+function withParams(changes) {
+  const p = new URLSearchParams(table.query);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null || v === "") p.delete(k); else p.set(k, v);
+  }
+  return p.toString();
+}
+
+function totalMatching() {
+  return Number($(".table-wrap", table.region)?.dataset.total ?? 0);
+}
+
+function syncSelection() {
+  const boxes = $$(".row-select", table.region);
+  for (const box of boxes) {
+    box.checked = table.matching || table.selected.has(box.value);
+    box.closest("tr").classList.toggle("selected", box.checked);
+  }
+  const all = $("#select-page", table.region);
+  if (all) all.checked = boxes.length > 0 && boxes.every((b) => b.checked);
+  const count = table.matching ? totalMatching() : table.selected.size;
+  $("#bulk-bar").hidden = count === 0;
+  $("#selection-count").textContent = table.matching
+    ? `All ${count} matching lead(s) selected`
+    : `${count} lead(s) selected`;
+  const more = $("#select-all-matching");
+  more.hidden = table.matching || !all?.checked || totalMatching() <= boxes.length;
+  more.textContent = `Select all ${totalMatching()} matching`;
+}
+
+function clearSelection() {
+  table.selected.clear();
+  table.matching = false;
+  syncSelection();
+}
+
+/** Runs a bulk action over the selection in batches, showing progress. */
+async function runBulk(action, status) {
+  const bar = $("#bulk-progress");
+  const progress = $("progress", bar);
+  const label = $("span", bar);
+  const total = table.matching ? totalMatching() : table.selected.size;
+  let done = 0, affected = 0;
+  bar.hidden = false;
+  const show = () => { progress.value = total ? (100 * done) / total : 100; label.textContent = `${done} of ${total}`; };
+  show();
+  const extra = status ? { status } : {};
+  let failure = null;
+  if (table.matching) {
+    const { status: s, q } = currentFilters();
+    let after = null;
+    do {
+      const r = await api("POST", "/api/leads/bulk", { action, ...extra, matching: { status: s || null, q: q || null }, after });
+      if (!r.ok) { failure = r; break; }
+      affected += r.data.affected;
+      done = Math.min(total, done + r.data.scanned);
+      after = r.data.next_after;
+      show();
+    } while (after);
+  } else {
+    const ids = [...table.selected];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const r = await api("POST", "/api/leads/bulk", { action, ...extra, ids: ids.slice(i, i + 1000) });
+      if (!r.ok) { failure = r; break; }
+      affected += r.data.affected;
+      done = Math.min(total, i + 1000);
+      show();
+    }
+  }
+  bar.hidden = true;
+  if (failure) toast(errorText(failure), "error");
+  else toast(`${affected} lead(s) updated.`);
+  clearSelection();
+  await loadTable(table.query);
+}
+
+function confirmDialog(text) {
+  const dialog = $("#confirm");
+  $("#confirm-text").textContent = text;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true }));
+}
+
+// ---------------------------------------------------------------- inline editing
+
+const editableCells = () => $$("tr:not([data-locked]) .cell", table.region);
+
+function startEdit(cell) {
+  if (table.editing || cell.closest("tr").hasAttribute("data-locked")) return;
+  const field = cell.dataset.field;
+  const original = field === "status" ? cell.dataset.value : cell.textContent.trim();
+  let input;
+  if (field === "status") {
+    input = document.createElement("select");
+    for (const opt of $$("#bulk-status option").slice(1)) input.append(new Option(opt.textContent, opt.value));
+    input.value = original;
+  } else {
+    input = document.createElement("input");
+    if (field === "call_attempts") { input.type = "number"; input.min = "0"; input.inputMode = "numeric"; }
+    if (field === "timezone") input.setAttribute("list", "tz-list");
+    if (field === "email") input.type = "email";
+    input.value = original;
+  }
+  input.setAttribute("aria-label", `Edit ${field.replace("_", " ")}`);
+  const error = document.createElement("p");
+  error.className = "field-error";
+  error.hidden = true;
+  error.setAttribute("role", "alert");
+  table.editing = { cell, field, original, html: cell.innerHTML, input, busy: false };
+  cell.classList.add("editing");
+  cell.replaceChildren(input, error);
+  input.focus();
+  if (input.select) input.select();
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); finishEdit(true); }
+    else if (e.key === "Escape") { e.preventDefault(); finishEdit(false); }
+    else if (e.key === "Tab") { e.preventDefault(); finishEdit(true, e.shiftKey ? -1 : 1); }
+  });
+  input.addEventListener("blur", () => setTimeout(() => {
+    if (table.editing?.input === input && !table.editing.busy) finishEdit(true);
+  }, 0));
+}
+
+function showCell(cell, field, value) {
+  if (field === "status") {
+    cell.dataset.value = value;
+    const badge = document.createElement("span");
+    badge.className = `badge badge-${value}`;
+    const label = value.replace(/_/g, " ");
+    badge.textContent = label.charAt(0).toUpperCase() + label.slice(1);
+    cell.replaceChildren(badge);
+  } else {
+    cell.textContent = value;
+  }
+}
+
+/** Ends the edit: saves when asked and changed; then moves `step` cells (Tab). */
+async function finishEdit(save, step = 0) {
+  const ed = table.editing;
+  if (!ed || ed.busy) return;
+  const value = ed.input.value.trim();
+  const move = () => {
+    if (!step) { ed.cell.focus(); return; }
+    const cells = editableCells();
+    const i = cells.indexOf(ed.cell);
+    const next = cells[(i + step + cells.length) % cells.length];
+    if (next) { next.focus(); startEdit(next); }
+  };
+  if (!save || value === ed.original) {
+    ed.cell.classList.remove("editing");
+    ed.cell.innerHTML = ed.html;
+    table.editing = null;
+    move();
+    if (table.stale) { table.stale = false; refreshTable(); }
+    return;
+  }
+  ed.busy = true;
+  ed.cell.classList.add("saving");
+  const id = ed.cell.closest("tr").dataset.id;
+  const body = { [ed.field]: ed.field === "call_attempts" ? Number(value) : value };
+  if (ed.field === "call_attempts" && !/^\d+$/.test(value)) {
+    return editFailed(ed, "Enter a whole number of attempts.");
+  }
+  const r = await api("PATCH", `/api/leads/${id}`, body);
+  if (!r.ok) {
+    const detail = r.data?.error?.details?.[0]?.message;
+    return editFailed(ed, detail ? `${detail}` : errorText(r));
+  }
+  ed.cell.classList.remove("editing", "saving");
+  showCell(ed.cell, ed.field, String(r.data[ed.field]));
+  table.editing = null;
+  move();
+  if (table.stale) { table.stale = false; refreshTable(); }
+}
+
+function editFailed(ed, message) {
+  ed.busy = false;
+  ed.cell.classList.remove("saving");
+  const error = $(".field-error", ed.cell);
+  error.textContent = message;
+  error.hidden = false;
+  ed.input.setAttribute("aria-invalid", "true");
+  ed.input.focus();
+}
+
+// ---------------------------------------------------------------- add lead
+
+function setupAddLead() {
+  const dialog = $("#add-lead");
+  const form = $("#add-lead-form");
+  if (!dialog) return;
+  $("#add-lead-open").addEventListener("click", () => {
+    $$("[data-error]", form).forEach((el) => { el.hidden = true; });
+    dialog.showModal();
+    $("#new-company").focus();
+  });
+  $("[data-close]", dialog).addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    const submit = $('button[type="submit"]', form);
+    submit.disabled = true;
+    const r = await api("POST", "/api/leads", data);
+    submit.disabled = false;
+    if (r.ok) {
+      const tz = $("#new-timezone").value;
+      form.reset();
+      $("#new-timezone").value = tz;
+      dialog.close();
+      toast(`${r.data.company_name} was added.`);
+      loadTable(table.query);
+    } else if (r.status === 409) {
+      showFieldErrors(form, { data: { error: { details: [{ field: "phone", message: errorText(r) }] } } });
+    } else {
+      showFieldErrors(form, r);
+    }
+  });
+}
+
+function setupLeads() {
+  table.region = $("#leads-table");
+  if (!table.region) return;
+  table.query = $(".table-wrap", table.region).dataset.query;
+  setupAutomation();
+  setupAddLead();
+
+  table.region.addEventListener("click", (e) => {
+    const link = e.target.closest("a[data-nav]");
+    if (link) { e.preventDefault(); loadTable(link.getAttribute("href").slice(1)); return; }
+    const cell = e.target.closest(".cell");
+    if (cell && !cell.classList.contains("editing")) startEdit(cell);
+  });
+  table.region.addEventListener("keydown", (e) => {
+    const cell = e.target.closest?.(".cell");
+    if (cell && e.target === cell && (e.key === "Enter" || e.key === "F2")) { e.preventDefault(); startEdit(cell); }
+    if (e.target.id === "page-input" && e.key === "Enter") {
+      e.preventDefault();
+      const max = Number(e.target.max), n = Math.trunc(Number(e.target.value));
+      if (n >= 1 && n <= max) loadTable(withParams({ page: n > 1 ? n : null }));
+      else { e.target.setCustomValidity(`Choose a page from 1 to ${max}.`); e.target.reportValidity(); }
+    }
+  });
+  table.region.addEventListener("input", (e) => { if (e.target.id === "page-input") e.target.setCustomValidity(""); });
+  table.region.addEventListener("change", (e) => {
+    if (e.target.id === "per-page") loadTable(withParams({ per_page: e.target.value, page: null }));
+    else if (e.target.id === "select-page") {
+      table.matching = false;
+      for (const box of $$(".row-select", table.region)) {
+        if (e.target.checked) table.selected.add(box.value); else table.selected.delete(box.value);
+      }
+      syncSelection();
+    } else if (e.target.classList.contains("row-select")) {
+      if (table.matching) {
+        // Leaving "all matching" keeps the rows the user can see, minus this one.
+        table.matching = false;
+        $$(".row-select", table.region).forEach((b) => table.selected.add(b.value));
+      }
+      if (e.target.checked) table.selected.add(e.target.value); else table.selected.delete(e.target.value);
+      syncSelection();
+    }
+  });
+
+  const filters = $("#lead-filters");
+  const applyFilters = () => {
+    const data = new FormData(filters);
+    clearSelection();
+    loadTable(withParams({ q: data.get("q").trim(), status: data.get("status"), page: null }));
+  };
+  filters.addEventListener("submit", (e) => { e.preventDefault(); applyFilters(); });
+  $("#status-filter").addEventListener("change", applyFilters);
+  $("#lead-search").addEventListener("input", debounce(applyFilters, 300));
+
+  $("#select-all-matching").addEventListener("click", () => { table.matching = true; syncSelection(); });
+  $("#clear-selection").addEventListener("click", clearSelection);
+  $("#bulk-apply-status").addEventListener("click", () => {
+    const status = $("#bulk-status").value;
+    if (!status) { toast("Choose a status first.", "error"); $("#bulk-status").focus(); return; }
+    runBulk("set_status", status);
+  });
+  $("#bulk-requeue").addEventListener("click", () => runBulk("requeue"));
+  $("#bulk-dnc").addEventListener("click", () => runBulk("do_not_call"));
+  $("#bulk-delete").addEventListener("click", async () => {
+    const n = table.matching ? totalMatching() : table.selected.size;
+    if (await confirmDialog(`This permanently deletes ${n} lead(s) and their call history.`)) runBulk("delete");
+  });
+
+  onEvent("leads", () => refreshTable());
+  syncSelection();
+}
+
+// ---------------------------------------------------------------- pages that re-read themselves
+
+/** Lead detail and call list: re-read the page's main region when calls or leads change,
+ *  unless a recording is playing (replacing it would stop the audio). */
+function setupLiveMain() {
+  const main = $("main[data-live]");
+  if (!main) return;
+  const reload = debounce(async () => {
+    if ($$("audio", main).some((a) => !a.paused)) return;
+    const res = await fetch(location.href, { credentials: "same-origin" });
+    if (!res.ok) return;
+    const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+    const fresh = $("main", doc);
+    if (fresh) main.innerHTML = fresh.innerHTML;
+  }, 400);
+  onEvent("calls", reload);
+  onEvent("leads", reload);
+}
+
+setupTheme();
+setupLeads();
+setupLiveMain();
+setupEvents();
