@@ -15,6 +15,17 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Enough of the value to recognise it, never enough to use it: `re_1••••cdef`.
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
+        if chars.len() < 12 {
+            return "••••••••".into();
+        }
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}••••{tail}")
+    }
 }
 
 impl fmt::Debug for Secret {

@@ -260,9 +260,10 @@ async function runBulk(action, status) {
   await loadTable(table.query);
 }
 
-function confirmDialog(text) {
+function confirmDialog(text, action = "Confirm") {
   const dialog = $("#confirm");
   $("#confirm-text").textContent = text;
+  $("#confirm-ok").textContent = action;
   dialog.returnValue = "";
   dialog.showModal();
   return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true }));
@@ -468,7 +469,7 @@ function setupLeads() {
   $("#bulk-dnc").addEventListener("click", () => runBulk("do_not_call"));
   $("#bulk-delete").addEventListener("click", async () => {
     const n = table.matching ? totalMatching() : table.selected.size;
-    if (await confirmDialog(`This permanently deletes ${n} lead(s) and their call history.`)) runBulk("delete");
+    if (await confirmDialog(`This permanently deletes ${n} lead(s) and their call history.`, "Delete")) runBulk("delete");
   });
 
   onEvent("leads", () => refreshTable());
@@ -477,24 +478,288 @@ function setupLeads() {
 
 // ---------------------------------------------------------------- pages that re-read themselves
 
-/** Lead detail and call list: re-read the page's main region when calls or leads change,
- *  unless a recording is playing (replacing it would stop the audio). */
-function setupLiveMain() {
-  const main = $("main[data-live]");
-  if (!main) return;
+/** Lead detail and call list: re-read the live region when calls or leads change, unless a
+ *  recording is playing or a transcript is open (replacing them would lose the place). */
+function setupLiveRegion() {
+  const region = $("[data-live-region]");
+  if (!region) return;
   const reload = debounce(async () => {
-    if ($$("audio", main).some((a) => !a.paused)) return;
+    if ($$("audio", region).some((a) => !a.paused) || $$("details[open]", region).length) return;
     const res = await fetch(location.href, { credentials: "same-origin" });
     if (!res.ok) return;
     const doc = new DOMParser().parseFromString(await res.text(), "text/html");
-    const fresh = $("main", doc);
-    if (fresh) main.innerHTML = fresh.innerHTML;
+    const fresh = $("[data-live-region]", doc);
+    if (fresh) region.innerHTML = fresh.innerHTML;
   }, 400);
   onEvent("calls", reload);
   onEvent("leads", reload);
 }
 
+// ---------------------------------------------------------------- import
+
+/** The header row of a CSV text (quotes and doubled quotes understood). */
+function csvHeader(text) {
+  const out = [];
+  let field = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { out.push(field.trim()); field = ""; }
+    else if (c === "\n" || c === "\r") break;
+    else field += c;
+  }
+  out.push(field.trim());
+  return out.map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, "") : h));
+}
+
+const csvCell = (v) => (/[",\n\r]/.test(v) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+
+/** Uploads `file` to the import API, reporting upload progress; resolves to {ok, status, data}. */
+function upload(url, file, onProgress) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    xhr.setRequestHeader("X-CSRF-Token", csrf);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+      resolve({ ok: xhr.status >= 200 && xhr.status < 300, status: xhr.status, data });
+    };
+    xhr.onerror = () => resolve({ ok: false, status: 0, data: { error: { message: "The upload failed." } } });
+    const form = new FormData();
+    form.append("file", file);
+    xhr.send(form);
+  });
+}
+
+function setupImport() {
+  const input = $("#import-file");
+  if (!input) return;
+  const state = { file: null, headers: [], mapping: {} };
+  const bar = $("#import-progress"), error = $("#import-error");
+  const preview = $("#import-preview"), result = $("#import-result");
+
+  const progress = (label) => (fraction) => {
+    bar.hidden = false;
+    $("progress", bar).value = Math.round(fraction * 100);
+    $("span", bar).textContent = fraction < 1 ? `${label}: ${Math.round(fraction * 100)}%` : `${label}: processing…`;
+  };
+  const mappingQuery = () => {
+    const p = new URLSearchParams();
+    for (const [field, header] of Object.entries(state.mapping)) {
+      if (header !== undefined) p.set(`map_${field}`, header);
+    }
+    return p.toString();
+  };
+  const cellRow = (tag, values) => {
+    const tr = document.createElement("tr");
+    for (const v of values) { const c = document.createElement(tag); c.textContent = v; if (tag === "th") c.scope = "col"; tr.append(c); }
+    return tr;
+  };
+  const summary = (box, items) => {
+    box.replaceChildren(...items.map(([label, value]) => {
+      const d = document.createElement("div");
+      const b = document.createElement("b");
+      b.textContent = value;
+      d.append(b, label);
+      d.dataset.figure = label;
+      return d;
+    }));
+  };
+  const fillMapping = (columns) => {
+    for (const select of $$("#mapping select")) {
+      const field = select.dataset.field;
+      const chosen = columns ? columns[field] : state.mapping[field];
+      select.replaceChildren();
+      if (field === "timezone") select.append(new Option("(none: use the default zone)", ""));
+      else if (!chosen) select.append(new Option("Choose a column…", ""));
+      for (const h of state.headers) select.append(new Option(h, h));
+      select.value = chosen ?? "";
+    }
+  };
+
+  async function check() {
+    error.hidden = true;
+    result.hidden = true;
+    const r = await upload(`/api/leads/import?dry_run=true&${mappingQuery()}`, state.file, progress("Checking"));
+    bar.hidden = true;
+    preview.hidden = false;
+    const sample = $("#sample-table");
+    if (!r.ok) {
+      fillMapping(null);
+      sample.replaceChildren();
+      summary($("#check-summary"), []);
+      $("#invalid-wrap").hidden = true;
+      $("#import-confirm").disabled = true;
+      error.textContent = errorText(r);
+      error.hidden = false;
+      return;
+    }
+    const report = r.data;
+    state.headers = report.headers;
+    fillMapping(report.columns);
+    const head = document.createElement("thead");
+    head.append(cellRow("th", report.headers));
+    const body = document.createElement("tbody");
+    for (const row of report.sample) body.append(cellRow("td", row));
+    sample.replaceChildren(head, body);
+    summary($("#check-summary"), [
+      ["rows read", report.rows], ["new leads", report.imported],
+      ["duplicates", report.duplicates], ["invalid rows", report.invalid_count],
+    ]);
+    const tbody = $("#invalid-table tbody");
+    tbody.replaceChildren(...report.invalid.map((i) => cellRow("td", [i.row, i.column, i.value, i.message])));
+    $("#invalid-wrap").hidden = report.invalid.length === 0;
+    const confirm = $("#import-confirm");
+    confirm.disabled = report.imported === 0;
+    confirm.textContent = `Import ${report.imported} lead(s)`;
+  }
+
+  async function choose(file) {
+    if (!file) return;
+    state.file = file;
+    state.mapping = {};
+    state.headers = csvHeader(await file.slice(0, 65536).text());
+    $("#import-file-name").textContent = `— ${file.name}`;
+    await check();
+  }
+
+  input.addEventListener("change", () => choose(input.files[0]));
+  const zone = $("#dropzone");
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => { e.preventDefault(); zone.classList.remove("over"); choose(e.dataTransfer.files[0]); });
+  $("#mapping").addEventListener("change", (e) => {
+    state.mapping[e.target.dataset.field] = e.target.value;
+    check();
+  });
+  $("#import-cancel").addEventListener("click", () => { preview.hidden = true; input.value = ""; input.click(); });
+  $("#import-confirm").addEventListener("click", async () => {
+    const button = $("#import-confirm");
+    button.disabled = true;
+    const r = await upload(`/api/leads/import?${mappingQuery()}`, state.file, progress("Importing"));
+    bar.hidden = true;
+    button.disabled = false;
+    if (!r.ok) { error.textContent = errorText(r); error.hidden = false; return; }
+    const report = r.data;
+    preview.hidden = true;
+    result.hidden = false;
+    summary($("#result-summary"), [
+      ["imported", report.imported], ["duplicates skipped", report.duplicates],
+      ["invalid rows", report.invalid_count], ["rows read", report.rows],
+    ]);
+    const link = $("#rejected-download");
+    if (report.invalid.length) {
+      const lines = [["line", "column", "value", "problem"], ...report.invalid.map((i) => [i.row, i.column, i.value, i.message])];
+      const blob = new Blob([lines.map((l) => l.map(csvCell).join(",")).join("\r\n") + "\r\n"], { type: "text/csv" });
+      link.href = URL.createObjectURL(blob);
+      link.hidden = false;
+    } else link.hidden = true;
+    toast(`${report.imported} lead(s) imported.`);
+    result.scrollIntoView({ behavior: "smooth" });
+  });
+}
+
+// ---------------------------------------------------------------- API forms (settings)
+
+/** A form's fields as the API's JSON: numbers where marked, checkbox groups joined. */
+function formJson(form) {
+  const body = {};
+  for (const el of form.elements) {
+    if (!el.name || el.type === "checkbox" || el.type === "submit" || el.type === "button") continue;
+    body[el.name] = el.dataset.type === "number" ? Number(el.value) : el.value;
+  }
+  for (const group of $$("[data-join]", form)) {
+    body[group.dataset.join] = $$("input:checked", group).map((c) => c.value).join(",");
+  }
+  return body;
+}
+
+function setupApiForms() {
+  for (const form of $$("form[data-api]")) {
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const [method, url] = form.dataset.api.split(" ");
+      const submit = $('button[type="submit"]', form);
+      submit.disabled = true;
+      const r = await api(method, url, formJson(form));
+      submit.disabled = false;
+      if (!r.ok) { showFieldErrors(form, r); return; }
+      showFieldErrors(form, { data: {} });
+      $$('[data-error="body"]', form).forEach((el) => { el.hidden = true; });
+      const reveal = form.dataset.reveal && r.data?.[form.dataset.reveal];
+      if (reveal) {
+        const out = $("output.reveal", form);
+        out.textContent = `Shown once, copy it now: ${reveal}`;
+        out.hidden = false;
+        toast(form.dataset.success);
+        setTimeout(() => location.reload(), 15000);
+        return;
+      }
+      toast(form.dataset.success ?? "Saved.");
+      if (form.dataset.reload !== undefined) location.reload();
+    });
+  }
+  document.addEventListener("click", async (e) => {
+    const button = e.target.closest("button[data-method]");
+    if (!button) return;
+    if (button.dataset.confirm && !(await confirmDialog(button.dataset.confirm))) return;
+    const r = await api(button.dataset.method, button.dataset.url);
+    if (r.ok) { toast("Done."); location.reload(); } else toast(errorText(r), "error");
+  });
+  for (const select of $$("select[data-role-of]")) {
+    select.addEventListener("change", async () => {
+      const r = await api("PATCH", `/api/users/${select.dataset.roleOf}`, { role: select.value });
+      if (r.ok) toast("Role changed."); else { toast(errorText(r), "error"); location.reload(); }
+    });
+  }
+  for (const button of $$("button[data-reset-password]")) {
+    button.addEventListener("click", async () => {
+      const password = prompt("New password (at least 10 characters). The user is signed out everywhere.");
+      if (!password) return;
+      const r = await api("PATCH", `/api/users/${button.dataset.resetPassword}`, { password });
+      toast(r.ok ? "Password changed." : errorText(r), r.ok ? "info" : "error");
+    });
+  }
+  for (const button of $$("button[data-test]")) {
+    button.addEventListener("click", async () => {
+      const out = $(".check-result", button.closest("[data-integration]"));
+      out.textContent = "Testing…";
+      button.disabled = true;
+      const r = await api("POST", `/api/integrations/${button.dataset.test}/test`);
+      button.disabled = false;
+      out.textContent = r.ok ? `${r.data.ok ? "✓" : "✗"} ${r.data.message}` : errorText(r);
+      out.className = `check-result ${r.ok && r.data.ok ? "ok" : "form-error"}`;
+    });
+  }
+  for (const form of $$("form[data-template]")) {
+    const subject = $('[data-role="subject"]', form), body = $('[data-role="body"]', form);
+    const preview = debounce(async () => {
+      const r = await api("POST", "/api/settings/email-preview", { kind: form.dataset.template, subject: subject.value, body: body.value });
+      if (r.ok) {
+        $('[data-preview="subject"]', form).textContent = r.data.subject;
+        $('[data-preview="body"]', form).textContent = r.data.body;
+        showFieldErrors(form, { data: {} });
+      } else showFieldErrors(form, r);
+    }, 250);
+    subject.addEventListener("input", preview);
+    body.addEventListener("input", preview);
+    $("[data-reset-template]", form).addEventListener("click", async () => {
+      const r = await api("PATCH", "/api/settings", { [subject.name]: "", [body.name]: "" });
+      if (r.ok) { toast("Template restored."); location.reload(); } else toast(errorText(r), "error");
+    });
+    preview();
+  }
+}
+
 setupTheme();
 setupLeads();
-setupLiveMain();
+setupImport();
+setupApiForms();
+setupLiveRegion();
 setupEvents();

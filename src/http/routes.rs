@@ -21,8 +21,8 @@ use utoipa_axum::{
 use super::{
     AppState,
     api::{
-        auth, call_logs, dnc, events, health, import, integrations, leads, settings, status,
-        tokens, users,
+        auth, call_logs, checks, dnc, events, health, import, integrations, leads, settings,
+        status, tokens, users,
     },
     auth::{require_page_user, require_user},
     error::AppError,
@@ -104,6 +104,8 @@ fn private_api() -> OpenApiRouter<AppState> {
         .routes(routes!(call_logs::get_call_log))
         .routes(routes!(call_logs::get_call_report))
         .routes(routes!(settings::get_settings, settings::update_settings))
+        .routes(routes!(settings::email_preview))
+        .routes(routes!(checks::test_integration))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::update_user, users::delete_user))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
@@ -141,6 +143,10 @@ pub fn build(
     let pages = Router::new()
         .route("/", get(pages::leads::leads_page))
         .route("/leads/table", get(pages::leads::leads_table))
+        .route("/leads/{id}", get(pages::lead_detail::lead_page))
+        .route("/calls", get(pages::calls::calls_page))
+        .route("/import", get(pages::import::import_page))
+        .route("/settings", get(pages::settings::settings_page))
         .route("/logout", post(pages::login::logout_submit))
         .layer(from_fn_with_state(state.clone(), require_page_user));
     Router::new()

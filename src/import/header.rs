@@ -85,12 +85,48 @@ pub struct ColumnMapping {
     pub(crate) index: [Option<usize>; 5],
 }
 
+/// Columns a person chose for fields, by header text, overriding detection. For the
+/// optional time-zone column an empty name means "do not use one".
+#[derive(Debug, Clone, Default)]
+pub struct ChosenColumns(pub [Option<String>; 5]);
+
 impl ColumnMapping {
     /// Maps the header row, or explains which required columns are missing.
     pub fn detect(headers: &[String]) -> Result<ColumnMapping, String> {
+        Self::detect_with(headers, &ChosenColumns::default())
+    }
+
+    /// Like [`ColumnMapping::detect`], with some fields' columns chosen by a person; the
+    /// other fields are detected among the remaining columns.
+    pub fn detect_with(
+        headers: &[String],
+        chosen: &ChosenColumns,
+    ) -> Result<ColumnMapping, String> {
         let mut index: [Option<usize>; 5] = [None; 5];
+        let mut taken = vec![false; headers.len()];
+        let mut skip = [false; 5];
+        for (slot, name) in chosen.0.iter().enumerate() {
+            let Some(name) = name else { continue };
+            if name.is_empty() {
+                if slot == Field::Timezone as usize {
+                    skip[slot] = true;
+                    continue;
+                }
+                return Err("every required field needs a column".into());
+            }
+            let i = headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| format!("the file has no column named \"{name}\""))?;
+            index[slot] = Some(i);
+            skip[slot] = true;
+            taken[i] = true;
+        }
         for (i, h) in headers.iter().enumerate() {
-            if let Some(field) = classify(h) {
+            if taken[i] {
+                continue;
+            }
+            if let Some(field) = classify(h).filter(|f| !skip[*f as usize]) {
                 let slot = &mut index[field as usize];
                 if slot.is_none() {
                     *slot = Some(i);

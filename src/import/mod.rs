@@ -19,7 +19,7 @@ use crate::domain::{
     timezone::TimeZoneName,
 };
 use crate::store::{Store, StoreError, import::ImportTx};
-use header::{ColumnMapping, Field};
+use header::{ChosenColumns, ColumnMapping, Field};
 
 /// Rows validated per batch handed to the database.
 const BATCH_ROWS: usize = 2_000;
@@ -35,6 +35,8 @@ pub struct ImportOptions {
     pub dry_run: bool,
     pub region: Region,
     pub default_timezone: TimeZoneName,
+    /// Columns chosen by a person instead of detected.
+    pub columns: ChosenColumns,
 }
 
 impl ImportOptions {
@@ -47,6 +49,7 @@ impl ImportOptions {
             dry_run,
             region: settings.phone_region(),
             default_timezone: settings.default_tz()?,
+            columns: ChosenColumns::default(),
         })
     }
 }
@@ -77,6 +80,10 @@ pub struct ImportReport {
     pub dry_run: bool,
     /// Which columns were used for which field.
     pub columns: ColumnMapping,
+    /// The file's header row, in order.
+    pub headers: Vec<String>,
+    /// The first few data rows as read, for a preview.
+    pub sample: Vec<Vec<String>>,
 }
 
 /// Why an import was refused as a whole.
@@ -102,7 +109,12 @@ struct ParseSummary {
     invalid: Vec<InvalidRow>,
     invalid_count: u64,
     columns: ColumnMapping,
+    headers: Vec<String>,
+    sample: Vec<Vec<String>>,
 }
+
+/// Data rows echoed back for the import preview.
+const SAMPLE_ROWS: usize = 5;
 
 /// Imports CSV from a blocking reader (a file, or an upload via [`reader::ChannelReader`]).
 pub async fn import_csv<R>(
@@ -116,7 +128,9 @@ where
     let (tx, mut rx) = mpsc::channel::<Msg>(4);
     let region = opts.region;
     let default_tz = opts.default_timezone.clone();
-    let parser = tokio::task::spawn_blocking(move || parse(source, region, &default_tz, &tx));
+    let chosen = opts.columns.clone();
+    let parser =
+        tokio::task::spawn_blocking(move || parse(source, region, &default_tz, &chosen, &tx));
 
     let mut sink: Option<ImportTx> = None;
     let mut valid: u64 = 0;
@@ -163,6 +177,8 @@ where
         rows: summary.rows,
         dry_run: opts.dry_run,
         columns: summary.columns,
+        headers: summary.headers,
+        sample: summary.sample,
     })
 }
 
@@ -195,6 +211,7 @@ fn parse<R: Read>(
     source: R,
     region: Region,
     default_tz: &TimeZoneName,
+    chosen: &ChosenColumns,
     out: &mpsc::Sender<Msg>,
 ) -> Result<ParseSummary, ImportError> {
     let mut rdr = csv::ReaderBuilder::new()
@@ -215,7 +232,7 @@ fn parse<R: Read>(
         };
         headers.push(utf8_field(h, 1)?.trim().to_owned());
     }
-    let columns = ColumnMapping::detect(&headers).map_err(ImportError::BadFile)?;
+    let columns = ColumnMapping::detect_with(&headers, chosen).map_err(ImportError::BadFile)?;
     let col = |f: Field| columns.column(f);
     let (company, contact, phone, email) = (
         col(Field::Company).unwrap_or(0),
@@ -230,6 +247,8 @@ fn parse<R: Read>(
         invalid: Vec::new(),
         invalid_count: 0,
         columns: columns.clone(),
+        headers: headers.clone(),
+        sample: Vec::new(),
     };
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut record = csv::ByteRecord::new();
@@ -250,6 +269,19 @@ fn parse<R: Read>(
             }
         }
         summary.rows += 1;
+        if summary.sample.len() < SAMPLE_ROWS {
+            summary.sample.push(
+                record
+                    .iter()
+                    .map(|f| {
+                        String::from_utf8_lossy(f)
+                            .chars()
+                            .take(MAX_ECHOED_VALUE)
+                            .collect()
+                    })
+                    .collect(),
+            );
+        }
         let field = |i: usize| -> Result<&str, ImportError> {
             utf8_field(record.get(i).unwrap_or_default(), line)
         };

@@ -71,6 +71,19 @@ impl CalcomClient {
         format!("{}{path}", self.config.base_url.trim_end_matches('/'))
     }
 
+    pub fn config(&self) -> &CalcomConfig {
+        &self.config
+    }
+
+    /// Checks the key and event type by asking for tomorrow's free slots (changes nothing).
+    pub async fn check(&self) -> Result<usize, ProviderError> {
+        let now = jiff::Timestamp::now();
+        let end = now + jiff::SignedDuration::from_hours(24);
+        self.slots(&now.to_string(), &end.to_string(), "UTC")
+            .await
+            .map(|s| s.len())
+    }
+
     /// Free slot start times between `start` and `end` (UTC, RFC 3339), rendered in `time_zone`
     /// (each carries that zone's offset), in order.
     pub async fn slots(

@@ -46,6 +46,37 @@ impl ResendClient {
     }
 
     /// Sends; returns Resend's email id.
+    pub fn config(&self) -> &ResendConfig {
+        &self.config
+    }
+
+    /// Checks the key by listing domains (changes nothing). A send-only key is refused that
+    /// list with `restricted_api_key`, which still proves the key is real.
+    pub async fn check(&self) -> Result<(), ProviderError> {
+        let res = self
+            .http
+            .get(format!(
+                "{}/domains",
+                self.config.base_url.trim_end_matches('/')
+            ))
+            .bearer_auth(self.config.api_key.expose())
+            .send()
+            .await
+            .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        if status.is_success()
+            || (status == reqwest::StatusCode::UNAUTHORIZED && text.contains("restricted_api_key"))
+        {
+            Ok(())
+        } else {
+            Err(ProviderError::from_status(
+                PROVIDER, status, &headers, &text,
+            ))
+        }
+    }
+
     pub async fn send(&self, email: &Email<'_>) -> Result<String, ProviderError> {
         let body = json!({
             "from": self.config.from,

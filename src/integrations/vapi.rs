@@ -116,6 +116,22 @@ impl VapiClient {
         read_call(res).await
     }
 
+    pub fn config(&self) -> &VapiConfig {
+        &self.config
+    }
+
+    /// Checks the key and assistant by reading the assistant (changes nothing).
+    pub async fn check(&self) -> Result<(), ProviderError> {
+        let res = self
+            .http
+            .get(self.url(&format!("/assistant/{}", self.config.assistant_id)))
+            .bearer_auth(self.config.api_key.expose())
+            .send()
+            .await
+            .map_err(|e| ProviderError::from_reqwest(PROVIDER, &e))?;
+        super::read_json(PROVIDER, res).await.map(|_| ())
+    }
+
     /// Reads a call back, e.g. to learn how a call whose reports never arrived ended.
     pub async fn get_call(&self, id: &str) -> Result<CallInfo, ProviderError> {
         let res = self

@@ -20,7 +20,25 @@ pub struct State {
 }
 
 pub fn router(state: State) -> Router {
-    Router::new().route("/emails", post(send)).with_state(state)
+    Router::new()
+        .route("/emails", post(send))
+        .route("/domains", axum::routing::get(domains))
+        .with_state(state)
+}
+
+/// `GET /domains`: the sandbox sends from one simulated domain.
+async fn domains(extract::State(state): extract::State<State>, headers: HeaderMap) -> Response {
+    if !super::has_key(&headers, &state.api_key) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(
+                json!({"statusCode": 401, "name": "missing_api_key", "message": "Missing API key"}),
+            ),
+        )
+            .into_response();
+    }
+    Json(json!({"data": [{"id": "sandbox", "name": "sandbox.example", "status": "verified"}]}))
+        .into_response()
 }
 
 async fn send(

@@ -43,6 +43,7 @@ pub fn router(state: State) -> Router {
     Router::new()
         .route("/call", post(create_call))
         .route("/call/{id}", get(get_call))
+        .route("/assistant/{id}", get(get_assistant))
         .with_state(state)
 }
 
@@ -88,6 +89,18 @@ async fn create_call(
     let outcome = state.options.mix.pick();
     tokio::spawn(play_out(state, call.clone(), outcome));
     (StatusCode::CREATED, Json(call)).into_response()
+}
+
+/// `GET /assistant/{id}`: the sandbox has one assistant, whatever its id.
+async fn get_assistant(
+    extract::State(state): extract::State<State>,
+    headers: HeaderMap,
+    extract::Path(id): extract::Path<String>,
+) -> Response {
+    if !authorized(&state, &headers) {
+        return nest_error(StatusCode::UNAUTHORIZED, "Invalid Key");
+    }
+    Json(serde_json::json!({"id": id, "name": "Sandbox assistant"})).into_response()
 }
 
 async fn get_call(

@@ -463,6 +463,25 @@ impl Store {
         Ok((affected, ids.len() as u64, Some(last)))
     }
 
+    /// Company names of the given leads (missing ones are left out), for lists of calls.
+    pub async fn lead_names(
+        &self,
+        ids: &[Uuid],
+    ) -> StoreResult<std::collections::HashMap<Uuid, String>> {
+        let mut names = std::collections::HashMap::new();
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT id, company_name FROM leads WHERE id IN ({})",
+                placeholders(0, chunk.len())
+            );
+            let binds: Vec<Bind> = chunk.iter().map(|id| Bind::Uuid(*id)).collect();
+            let rows: Vec<(Uuid, String)> = read!(self, pool =>
+                bind_all!(sqlx::query_as::<_, (Uuid, String)>(&sql), &binds).fetch_all(pool).await?);
+            names.extend(rows);
+        }
+        Ok(names)
+    }
+
     /// Number of leads stored; used by the CLI and tests.
     pub async fn count_leads(&self) -> StoreResult<i64> {
         Ok(read!(self, pool =>

@@ -140,7 +140,8 @@ impl CallTotals {
 pub struct DueQuery<'a> {
     pub now: Millis,
     pub max_attempts: i64,
-    pub open_zones: &'a [String],
+    /// Only leads in these zones; `None` counts every zone (leads waiting for their hours).
+    pub open_zones: Option<&'a [String]>,
 }
 
 impl Store {
@@ -165,17 +166,23 @@ impl Store {
 
     /// How many leads the dialer could claim now, cap aside: the same conditions as the claim.
     pub async fn count_due(&self, q: &DueQuery<'_>) -> StoreResult<i64> {
-        if q.open_zones.is_empty() {
-            return Ok(0);
-        }
+        let zones = match q.open_zones {
+            Some([]) => return Ok(0),
+            Some(zones) => zones,
+            None => &[],
+        };
+        let zone_clause = if zones.is_empty() {
+            String::new()
+        } else {
+            format!(" AND timezone IN ({})", placeholders(2, zones.len()))
+        };
         let sql = format!(
             "SELECT COUNT(*) FROM leads WHERE status IN ('pending', 'no_answer') AND call_attempts < $2 \
-             AND (next_call_at IS NULL OR next_call_at <= $1) AND timezone IN ({}) \
-             AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone)",
-            placeholders(2, q.open_zones.len())
+             AND (next_call_at IS NULL OR next_call_at <= $1){zone_clause} \
+             AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone)"
         );
         let mut binds = vec![Bind::Int(q.now), Bind::Int(q.max_attempts)];
-        binds.extend(q.open_zones.iter().map(|z| Bind::Text(z.clone())));
+        binds.extend(zones.iter().map(|z| Bind::Text(z.clone())));
         Ok(read!(self, pool =>
             bind_all!(sqlx::query_scalar::<_, i64>(&sql), &binds).fetch_one(pool).await?))
     }

@@ -40,6 +40,7 @@ impl FakeResend {
         fake.base = format!("http://{}", listener.local_addr().unwrap());
         let app = Router::new()
             .route("/emails", post(send))
+            .route("/domains", axum::routing::get(domains))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -115,6 +116,27 @@ fn decide(
     inner.sent.push(stored);
     let delay = std::mem::take(&mut inner.delay_next);
     Ok((id, delay))
+}
+
+/// `GET /domains`: the test key is send-only, as most production keys are, so the list is
+/// refused with `restricted_api_key` (which still proves the key is real).
+async fn domains(headers: HeaderMap) -> Response {
+    let status = if headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some(&format!("Bearer {API_KEY}"))
+    {
+        (
+            401,
+            "restricted_api_key",
+            "This API key is restricted to only send emails",
+        )
+    } else {
+        (403, "invalid_api_key", "API key is invalid")
+    };
+    (
+        StatusCode::from_u16(status.0).unwrap(),
+        Json(json!({"statusCode": status.0, "name": status.1, "message": status.2})),
+    )
+        .into_response()
 }
 
 async fn send(

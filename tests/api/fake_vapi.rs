@@ -61,7 +61,10 @@ impl FakeVapi {
             .route("/tool", post(create_resource))
             .route("/assistant", post(create_resource))
             .route("/tool/{id}", axum::routing::patch(update_resource))
-            .route("/assistant/{id}", axum::routing::patch(update_resource))
+            .route(
+                "/assistant/{id}",
+                axum::routing::patch(update_resource).get(get_assistant),
+            )
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -234,6 +237,20 @@ async fn create_resource(
         .resources
         .insert(format!("{}/{id}", uri.path()), created.clone());
     (StatusCode::CREATED, Json(created)).into_response()
+}
+
+/// `GET /assistant/{id}`: any id exists (the connection test only reads it).
+async fn get_assistant(headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(&format!("Bearer {API_KEY}"))
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(nest_error(401, "Invalid Key")),
+        )
+            .into_response();
+    }
+    Json(json!({"id": id, "name": "Test assistant"})).into_response()
 }
 
 async fn update_resource(

@@ -3,6 +3,7 @@
 mod auth;
 mod call_logs;
 mod cli;
+mod dashboard;
 mod dialer;
 mod emails;
 mod fake_calcom;

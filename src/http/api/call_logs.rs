@@ -51,7 +51,7 @@ impl CallLogParams {
         let from = bound("from", self.from.as_deref(), tz, false)?;
         let to = bound("to", self.to.as_deref(), tz, true)?;
         if let (Some(f), Some(t)) = (from, to)
-            && f > t
+            && f >= t
         {
             return Err(AppError::invalid("to", "must not be before from"));
         }

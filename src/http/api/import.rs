@@ -18,7 +18,9 @@ use crate::{
         error::{AppError, AppResult, ErrorBody},
         extract::{Json, Query},
     },
-    import::{ImportOptions, ImportReport, import_csv, reader::ChannelReader},
+    import::{
+        ImportOptions, ImportReport, header::ChosenColumns, import_csv, reader::ChannelReader,
+    },
 };
 
 /// Largest upload accepted.
@@ -30,6 +32,13 @@ pub struct ImportParams {
     /// Validate and report without writing anything.
     #[serde(default)]
     dry_run: bool,
+    /// Header of the column to read company names from (instead of the detected one).
+    map_company_name: Option<String>,
+    map_contact_name: Option<String>,
+    map_phone: Option<String>,
+    map_email: Option<String>,
+    /// Header of the time-zone column; empty to ignore the file's zones.
+    map_timezone: Option<String>,
 }
 
 /// Import leads from CSV. Valid rows are added, duplicates skipped, invalid rows reported.
@@ -51,7 +60,14 @@ pub async fn import_leads(
         .unwrap_or("")
         .to_ascii_lowercase();
     let settings = state.store.settings().await?;
-    let opts = ImportOptions::from_settings(&settings, params.dry_run)?;
+    let mut opts = ImportOptions::from_settings(&settings, params.dry_run)?;
+    opts.columns = ChosenColumns([
+        params.map_company_name,
+        params.map_contact_name,
+        params.map_phone,
+        params.map_email,
+        params.map_timezone,
+    ]);
     let (tx, reader) = ChannelReader::new();
     let import = import_csv(&state.store, reader, opts);
     let feed = async move {

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod call_logs;
+pub mod checks;
 pub mod dnc;
 pub mod events;
 pub mod health;

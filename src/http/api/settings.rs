@@ -23,6 +23,9 @@ use crate::{
 pub const MAX_CALLS_BATCH: (i64, i64) = (1, 1000);
 pub const RETRY_INTERVAL: (i64, i64) = (1, 10_080);
 pub const MAX_ATTEMPTS: (i64, i64) = (1, 20);
+/// Longest template subject and body, in characters.
+const MAX_SUBJECT: usize = 200;
+const MAX_BODY: usize = 5000;
 
 /// Read the dialer settings.
 #[utoipa::path(get, path = "/api/settings", tag = "settings", responses((status = 200, body = Settings)))]
@@ -176,21 +179,25 @@ pub async fn update_settings(
         (
             "email_confirmation_subject",
             &body.email_confirmation_subject,
-            200,
+            MAX_SUBJECT,
         ),
         (
             "email_confirmation_body",
             &body.email_confirmation_body,
-            5000,
+            MAX_BODY,
         ),
         (
             "email_thank_you_subject",
             &body.email_thank_you_subject,
-            200,
+            MAX_SUBJECT,
         ),
-        ("email_thank_you_body", &body.email_thank_you_body, 5000),
-        ("email_final_subject", &body.email_final_subject, 200),
-        ("email_final_body", &body.email_final_body, 5000),
+        ("email_thank_you_body", &body.email_thank_you_body, MAX_BODY),
+        (
+            "email_final_subject",
+            &body.email_final_subject,
+            MAX_SUBJECT,
+        ),
+        ("email_final_body", &body.email_final_body, MAX_BODY),
     ] {
         if let Some(text) = value {
             match crate::email::validate(column, text, max) {
@@ -205,4 +212,66 @@ pub async fn update_settings(
         return Err(AppError::Validation(errors));
     }
     Ok(Json(state.store.update_settings(&patch).await?))
+}
+
+/// A template to try out.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// booking_confirmation, thank_you or final_follow_up.
+    kind: String,
+    subject: String,
+    body: String,
+}
+
+/// A template rendered with example values.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PreviewResponse {
+    subject: String,
+    body: String,
+}
+
+/// Render an email template with example values, exactly as it would be sent (admins only).
+#[utoipa::path(post, path = "/api/settings/email-preview", tag = "settings", request_body = PreviewRequest,
+    responses((status = 200, body = PreviewResponse), (status = 422, body = ErrorBody)))]
+pub async fn email_preview(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Json(body): Json<PreviewRequest>,
+) -> AppResult<Json<PreviewResponse>> {
+    use crate::email::{EmailKind, Template, Values, render};
+    let kind = [
+        EmailKind::BookingConfirmation,
+        EmailKind::ThankYou,
+        EmailKind::FinalFollowUp,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == body.kind)
+    .ok_or_else(|| {
+        AppError::invalid(
+            "kind",
+            "use booking_confirmation, thank_you or final_follow_up",
+        )
+    })?;
+    let subject = crate::email::validate("subject", &body.subject, MAX_SUBJECT)?;
+    let text = crate::email::validate("body", &body.body, MAX_BODY)?;
+    let link = if state.dialer.options.booking_link.is_empty() {
+        "https://cal.com/your-team/intro"
+    } else {
+        state.dialer.options.booking_link.as_str()
+    };
+    let (subject, body) = render(
+        kind,
+        &Template {
+            subject: Some(subject).filter(|s| !s.is_empty()),
+            body: Some(text).filter(|s| !s.is_empty()),
+        },
+        &Values {
+            contact_name: "Jordan Lee",
+            company_name: "Acme Realty",
+            meeting_time: "Thursday, November 26, 2026 at 2:30 PM EST",
+            booking_link: link,
+        },
+    );
+    Ok(Json(PreviewResponse { subject, body }))
 }

@@ -63,9 +63,22 @@ pub async fn live_status(state: &AppState) -> AppResult<StatusResponse> {
         .count_due(&DueQuery {
             now,
             max_attempts: settings.max_attempts,
-            open_zones: &zones,
+            open_zones: Some(&zones),
         })
         .await?;
+    // Leads due but for their calling hours, which explain an idle dialer.
+    let waiting = if due_now == 0 && settings.automation_enabled {
+        state
+            .store
+            .count_due(&DueQuery {
+                now,
+                max_attempts: settings.max_attempts,
+                open_zones: None,
+            })
+            .await?
+    } else {
+        0
+    };
     let tz = TimeZone::get(&settings.default_timezone).unwrap_or(TimeZone::UTC);
     let midnight = Timestamp::from_millisecond(now)
         .ok()
@@ -101,6 +114,11 @@ pub async fn live_status(state: &AppState) -> AppResult<StatusResponse> {
         idle(
             "cap_reached",
             "The concurrency cap is reached; new calls wait for a free line.",
+        )
+    } else if waiting > 0 {
+        idle(
+            "outside_calling_hours",
+            &format!("{waiting} lead(s) are waiting for their calling hours."),
         )
     } else if due_now == 0 {
         idle("nothing_due", "No lead is due for a call right now.")

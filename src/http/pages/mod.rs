@@ -2,9 +2,13 @@
 //! and write only through the store calls and API handlers the JSON API uses, so the same
 //! validation and authorization apply to both.
 
+pub mod calls;
 pub mod format;
+pub mod import;
+pub mod lead_detail;
 pub mod leads;
 pub mod login;
+pub mod settings;
 pub mod shell;
 
 use askama::Template;
