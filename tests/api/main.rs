@@ -1,6 +1,7 @@
 //! Integration tests: the real server over HTTP, on SQLite and on PostgreSQL.
 
 mod auth;
+mod browser;
 mod call_logs;
 mod cli;
 mod dashboard;
