@@ -76,15 +76,25 @@ function setupTheme() {
 const listeners = { leads: [], calls: [], settings: [], status: [] };
 export const onEvent = (name, fn) => listeners[name].push(fn);
 
+/** Opens the event stream on pages that listen to it. The stream is closed while the page is
+ *  hidden in the back/forward cache: browsers allow few connections per host, and cached pages
+ *  holding streams open would starve the next page's requests. */
 function setupEvents() {
-  if (!csrf || typeof EventSource === "undefined") return;
-  const source = new EventSource("/api/events");
-  for (const name of Object.keys(listeners)) {
-    source.addEventListener(name, (e) => {
-      const data = name === "status" ? JSON.parse(e.data) : e.data;
-      listeners[name].forEach((fn) => fn(data));
-    });
-  }
+  const wanted = Object.values(listeners).some((fns) => fns.length > 0);
+  if (!csrf || !wanted || typeof EventSource === "undefined") return;
+  let source = null;
+  const open = () => {
+    source = new EventSource("/api/events");
+    for (const name of Object.keys(listeners)) {
+      source.addEventListener(name, (e) => {
+        const data = name === "status" ? JSON.parse(e.data) : e.data;
+        listeners[name].forEach((fn) => fn(data));
+      });
+    }
+  };
+  open();
+  addEventListener("pagehide", () => source?.close());
+  addEventListener("pageshow", (e) => { if (e.persisted) open(); });
 }
 
 /** Runs `fn` at most once per `ms`, after the last call. */
@@ -656,8 +666,8 @@ function setupImport() {
     const link = $("#rejected-download");
     if (report.invalid.length) {
       const lines = [["line", "column", "value", "problem"], ...report.invalid.map((i) => [i.row, i.column, i.value, i.message])];
-      const blob = new Blob([lines.map((l) => l.map(csvCell).join(",")).join("\r\n") + "\r\n"], { type: "text/csv" });
-      link.href = URL.createObjectURL(blob);
+      // A data: URL, not a blob: one, so the page's strict CSP lets tests and tools read it back.
+      link.href = `data:text/csv;charset=utf-8,${encodeURIComponent(lines.map((l) => l.map(csvCell).join(",")).join("\r\n") + "\r\n")}`;
       link.hidden = false;
     } else link.hidden = true;
     toast(`${report.imported} lead(s) imported.`);

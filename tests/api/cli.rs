@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::both_engines;
 use crate::helpers::{TestApp, anonymous};
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ai-dialer"));
     for var in [
         "DATABASE_URL",
@@ -55,15 +55,15 @@ fn run(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, Stri
 
 /// What `serve` printed before it started listening.
 #[derive(Default)]
-struct Startup {
-    email: String,
-    password: String,
-    base: String,
-    sandbox: bool,
+pub(crate) struct Startup {
+    pub email: String,
+    pub password: String,
+    pub base: String,
+    pub sandbox: bool,
 }
 
 /// Reads a starting server's standard output up to its "running at" line.
-fn read_startup(child: &mut std::process::Child) -> Startup {
+pub(crate) fn read_startup(child: &mut std::process::Child) -> Startup {
     let mut out = Startup::default();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -261,11 +261,29 @@ async fn first_start_creates_the_database_and_an_admin() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A time zone where it is inside 09:00–20:00 now and for the next five minutes, whatever the
+/// day (calling days must then include every day).
+pub(crate) fn open_zone_now() -> String {
+    use ai_dialer::domain::window::{CallWindow, Weekdays};
+    let every_day = Weekdays::parse("mon,tue,wed,thu,fri,sat,sun").unwrap();
+    let window = CallWindow::new(
+        jiff::civil::Time::constant(9, 0, 0, 0),
+        jiff::civil::Time::constant(20, 0, 0, 0),
+        every_day,
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now();
+    let later = now + std::time::Duration::from_secs(300);
+    ai_dialer::dialer::open_zones(&window, now.as_millisecond())
+        .into_iter()
+        .find(|z| window.next_open(later, &jiff::tz::TimeZone::get(z).unwrap()) == Some(later))
+        .expect("some zone is inside 09:00–20:00")
+}
+
 /// `ai-dialer serve --sandbox`: a newcomer's whole loop, with no accounts: a lead is called,
 /// books a meeting and gets the confirmation email, all through the real server and clients.
 #[tokio::test]
 async fn sandbox_mode_plays_the_whole_loop() {
-    use ai_dialer::domain::window::{CallWindow, Weekdays};
     let dir = std::env::temp_dir().join(format!("ai-dialer-sandbox-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut child = bin()
@@ -299,24 +317,7 @@ async fn sandbox_mode_plays_the_whole_loop() {
         .unwrap();
     assert!(home.contains("Sandbox mode"), "the page says so");
 
-    // Pick a time zone where it is calling time right now, whatever the day.
-    let every_day = Weekdays::parse("mon,tue,wed,thu,fri,sat,sun").unwrap();
-    let window = CallWindow::new(
-        jiff::civil::Time::constant(9, 0, 0, 0),
-        jiff::civil::Time::constant(20, 0, 0, 0),
-        every_day,
-    )
-    .unwrap();
-    let now = jiff::Timestamp::now();
-    let zone = ai_dialer::dialer::open_zones(&window, now.as_millisecond())
-        .into_iter()
-        .find(|z| {
-            window.next_open(
-                now + std::time::Duration::from_secs(300),
-                &jiff::tz::TimeZone::get(z).unwrap(),
-            ) == Some(now + std::time::Duration::from_secs(300))
-        })
-        .expect("some zone is inside 09:00–20:00");
+    let zone = open_zone_now();
     let res = client
         .patch(format!("{base}/api/settings"))
         .header("x-csrf-token", &csrf)

@@ -12,7 +12,10 @@
 mod driver;
 mod elements;
 mod harness;
+mod leads;
+mod live;
 mod login;
+mod pages;
 mod webdriver;
 
 use std::{io::Write as _, path::PathBuf, time::Duration};
