@@ -58,6 +58,7 @@ pub fn build(store: Store, options: BuildOptions) -> App {
         calcom: options.calcom.map(CalcomClient::new),
         sandbox: options.sandbox,
         secrets: Arc::new(options.secrets),
+        status_cache: Default::default(),
     };
     let router = routes::build(state.clone(), public_api, private_api);
     App { router, state }

@@ -165,6 +165,8 @@ const table = {
   matching: false,
   editing: null,
   stale: false,
+  /** Numbers table requests, so an older answer arriving late never replaces a newer one. */
+  seq: 0,
 };
 
 const currentFilters = () => {
@@ -172,9 +174,11 @@ const currentFilters = () => {
   return { status: p.get("status") ?? "", q: p.get("q") ?? "" };
 };
 
-async function loadTable(query, { keepPage = true } = {}) {
+async function loadTable(query) {
+  const seq = ++table.seq;
   const res = await fetch(`/leads/table?${query}`, { credentials: "same-origin" });
   const html = await res.text();
+  if (seq !== table.seq) return;
   if (!res.ok) {
     let msg = "Could not load leads.";
     try { msg = JSON.parse(html).error.message; } catch {}
@@ -182,10 +186,23 @@ async function loadTable(query, { keepPage = true } = {}) {
     return;
   }
   if (table.editing) { table.stale = true; return; }
+  // Keyboard users keep their place: the control they used is focused again after the swap.
+  const active = document.activeElement;
+  const focusKey = table.region.contains(active)
+    ? active.id ? `#${active.id}`
+      : active.closest("th[data-col]") ? `th[data-col="${active.closest("th").dataset.col}"] a`
+      : active.getAttribute("aria-label") ? `[aria-label="${active.getAttribute("aria-label")}"]`
+      : null
+    : null;
   table.region.innerHTML = html;
+  if (focusKey) {
+    // A pager link that became disabled (last page) leaves focus on the page number instead.
+    const target = $(focusKey, table.region);
+    (target && target.tabIndex >= 0 ? target : $("#page-input", table.region))?.focus();
+  }
   const wrap = $(".table-wrap", table.region);
   table.query = wrap.dataset.query;
-  if (keepPage) history.replaceState(null, "", `/?${table.query}`);
+  history.replaceState(null, "", `/?${table.query}`);
   const { status, q } = currentFilters();
   const exp = $("#export-link");
   if (exp) exp.href = `/api/leads/export?${new URLSearchParams({ ...(status && { status }), ...(q && { q }) })}`;

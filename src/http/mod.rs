@@ -29,4 +29,6 @@ pub struct AppState {
     /// Cal.com, for the booking tools; `None` until configured.
     pub calcom: Option<crate::integrations::calcom::CalcomClient>,
     pub secrets: Arc<IntegrationSecrets>,
+    /// The dashboard's status, computed at most once a second for everyone.
+    pub status_cache: api::status::StatusCache,
 }

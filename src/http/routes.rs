@@ -21,8 +21,8 @@ use utoipa_axum::{
 use super::{
     AppState,
     api::{
-        auth, call_logs, checks, dnc, events, health, import, integrations, leads, settings,
-        status, tokens, users,
+        auth, call_logs, checks, dnc, events, health, import, integrations, leads, leads_bulk,
+        leads_export, settings, status, tokens, users,
     },
     auth::{require_page_user, require_user},
     error::AppError,
@@ -93,8 +93,8 @@ fn private_api() -> OpenApiRouter<AppState> {
             leads::delete_lead
         ))
         .routes(routes!(leads::lead_emails))
-        .routes(routes!(leads::bulk_leads))
-        .routes(routes!(leads::export_leads))
+        .routes(routes!(leads_bulk::bulk_leads))
+        .routes(routes!(leads_export::export_leads))
         .routes(
             routes!(import::import_leads)
                 .layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES as usize)),

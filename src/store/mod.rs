@@ -5,6 +5,7 @@
 //! active. Only the places where the engines genuinely differ (bulk import, and later the
 //! dialer's claim) match on the engine by hand.
 
+pub mod bulk;
 pub mod call_logs;
 pub mod changes;
 pub mod dialer;

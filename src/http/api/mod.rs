@@ -9,6 +9,8 @@ pub mod health;
 pub mod import;
 pub mod integrations;
 pub mod leads;
+pub mod leads_bulk;
+pub mod leads_export;
 pub mod settings;
 pub mod status;
 pub mod tokens;

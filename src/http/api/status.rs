@@ -52,8 +52,38 @@ pub struct Idle {
     pub message: String,
 }
 
-/// Reads the figures the dashboard shows.
+/// How long a computed status is reused. Counting due leads scans the due index, so with many
+/// dashboards open (each stream re-reads every two seconds) one reading serves them all.
+const STATUS_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// The last status computed, shared by every request and event stream.
+pub type StatusCache =
+    std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, StatusResponse)>>>;
+
+/// The dashboard's figures, at most [`STATUS_MAX_AGE`] old. Holding the lock while reading
+/// means concurrent callers wait for one reading instead of each making their own.
 pub async fn live_status(state: &AppState) -> AppResult<StatusResponse> {
+    let mut cached = state.status_cache.lock().await;
+    if let Some((at, status)) = cached.as_ref()
+        && at.elapsed() < STATUS_MAX_AGE
+    {
+        return Ok(status.clone());
+    }
+    let status = read_status(state).await?;
+    *cached = Some((std::time::Instant::now(), status.clone()));
+    Ok(status)
+}
+
+/// The status read now (and shared with the next callers of [`live_status`]).
+pub async fn fresh_status(state: &AppState) -> AppResult<StatusResponse> {
+    let mut cached = state.status_cache.lock().await;
+    let status = read_status(state).await?;
+    *cached = Some((std::time::Instant::now(), status.clone()));
+    Ok(status)
+}
+
+/// Reads the figures the dashboard shows.
+async fn read_status(state: &AppState) -> AppResult<StatusResponse> {
     let settings = state.store.settings().await?;
     let now = state.dialer.clock.now();
     let zones = open_zones(&settings.call_window(), now);
@@ -146,7 +176,7 @@ pub async fn status(
     State(state): State<AppState>,
     _user: CurrentUser,
 ) -> AppResult<Json<StatusResponse>> {
-    Ok(Json(live_status(&state).await?))
+    Ok(Json(fresh_status(&state).await?))
 }
 
 /// Switches automated dialing on or off.
@@ -171,7 +201,7 @@ pub async fn set_automation(
             ..SettingsPatch::default()
         })
         .await?;
-    Ok(Json(live_status(&state).await?))
+    Ok(Json(fresh_status(&state).await?))
 }
 
 /// Emails the sandbox's Resend received, newest first (sandbox mode only).

@@ -77,9 +77,26 @@ async fn sort_filter_search_and_paginate() {
             .contains("1–10 of 25")
     );
 
-    // Sorting cycles ascending, descending, none, on the server, in place.
-    click(&browser, "th[data-col=company_name] a").await;
+    // Sorting cycles ascending, descending, none, on the server, in place; from the keyboard
+    // too, and the header keeps the focus after the table is replaced.
+    browser
+        .execute(
+            "document.querySelector('th[data-col=company_name] a').focus()",
+            vec![],
+        )
+        .await;
+    browser.press(ENTER).await;
     wait_rows(&browser, 10, "Company 00").await;
+    assert_eq!(
+        browser
+            .execute(
+                "return document.activeElement.closest('th')?.dataset.col ?? null",
+                vec![]
+            )
+            .await,
+        "company_name",
+        "focus stays on the sorted column's header"
+    );
     let sort = browser.find("th[data-col=company_name]").await;
     assert_eq!(
         browser.attribute(&sort, "aria-sort").await.as_deref(),
