@@ -291,7 +291,7 @@ impl Dialer {
                     }
                 };
                 tracing::warn!(lead.id = %lead.id, attempt, "call not placed: {}", err.log_summary());
-                if let Err(e) = self.store.settle_lead(lead.id, attempt, &settlement).await {
+                if let Err(e) = self.store.settle_lead(lead.id, attempt, &settlement, now).await {
                     tracing::error!(lead.id = %lead.id, error.cause_chain = ?e, "could not return the lead after a failed dial");
                 }
                 false
@@ -358,6 +358,7 @@ impl Dialer {
             .unwrap_or((None, false));
         // `attempt` names the call; the lead's attempt count is what max_attempts limits.
         let (timezone, attempts, dial_failures) = self.store.lead_schedule_facts(lead_id).await?;
+        let now = self.clock.now();
         let mut settlement = settle::decide(
             finished,
             booking_uid.is_some(),
@@ -365,13 +366,13 @@ impl Dialer {
             attempts,
             &timezone,
             dial_failures,
-            self.clock.now(),
+            now,
             settings,
         );
         settlement.email = self.follow_up_for(lead_id, &settlement, settings).await?;
         Ok(self
             .store
-            .settle_lead(lead_id, attempt, &settlement)
+            .settle_lead(lead_id, attempt, &settlement, now)
             .await?)
     }
 }

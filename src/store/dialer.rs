@@ -225,14 +225,15 @@ impl Store {
     }
 
     /// Moves a lead out of `calling` for attempt `attempt`; returns false (and changes
-    /// nothing) when the lead is no longer in that call.
+    /// nothing) when the lead is no longer in that call. `now` is the dialer's clock, so the
+    /// follow-up email is due by the same clock that sends it.
     pub async fn settle_lead(
         &self,
         lead_id: Uuid,
         attempt: i64,
         s: &LeadSettlement,
+        now: Millis,
     ) -> StoreResult<bool> {
-        let now = crate::domain::now_millis();
         Ok(write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
