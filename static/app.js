@@ -109,7 +109,7 @@ function renderStatus(s) {
   const set = (key, value) => { const el = $(`[data-stat="${key}"]`); if (el) el.textContent = value; };
   set("active_calls", s.active_calls);
   set("cap", s.cap);
-  set("due_now", s.due_now);
+  set("due_now", `${s.due_now}${s.due_now_more ? "+" : ""}`);
   set("today_calls", s.today.calls);
   set("today_bookings", s.today.bookings);
   set("today_cost", money(s.today.cost));

@@ -291,7 +291,11 @@ impl Dialer {
                     }
                 };
                 tracing::warn!(lead.id = %lead.id, attempt, "call not placed: {}", err.log_summary());
-                if let Err(e) = self.store.settle_lead(lead.id, attempt, &settlement, now).await {
+                if let Err(e) = self
+                    .store
+                    .settle_lead(lead.id, attempt, &settlement, now)
+                    .await
+                {
                     tracing::error!(lead.id = %lead.id, error.cause_chain = ?e, "could not return the lead after a failed dial");
                 }
                 false

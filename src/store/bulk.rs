@@ -76,7 +76,7 @@ impl Store {
         limit: u32,
         action: BulkAction,
     ) -> StoreResult<(u64, u64, Option<Uuid>)> {
-        let (where_sql, mut binds) = filter.where_clause();
+        let (where_sql, mut binds) = filter.where_clause(self.engine());
         let mut sql = format!("SELECT id FROM leads{where_sql}");
         if let Some(after) = after {
             binds.push(Bind::Uuid(after));

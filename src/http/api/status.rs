@@ -16,7 +16,7 @@ use crate::{
     sandbox::SandboxEmail,
     store::{
         settings::SettingsPatch,
-        stats::{CallLogFilter, CallTotals, DueQuery},
+        stats::{CallLogFilter, CallTotals, DUE_COUNT_LIMIT, DueQuery},
     },
 };
 
@@ -34,8 +34,10 @@ pub struct StatusResponse {
     /// The concurrency cap (`max_calls_batch`).
     pub cap: i64,
     /// Leads the dialer could call right now (inside their window, attempts left, not on
-    /// the do-not-call list), before the cap.
+    /// the do-not-call list), before the cap; counted up to 10,000 (see `due_now_more`).
     pub due_now: i64,
+    /// More than `due_now` leads are due.
+    pub due_now_more: bool,
     /// When the in-process scheduler ticks next (absent when only `/api/cron` drives it).
     pub next_tick_at: Option<String>,
     /// Calls placed since midnight in the settings' default time zone.
@@ -148,7 +150,11 @@ async fn read_status(state: &AppState) -> AppResult<StatusResponse> {
     } else if waiting > 0 {
         idle(
             "outside_calling_hours",
-            &format!("{waiting} lead(s) are waiting for their calling hours."),
+            &if waiting > DUE_COUNT_LIMIT {
+                format!("More than {DUE_COUNT_LIMIT} leads are waiting for their calling hours.")
+            } else {
+                format!("{waiting} lead(s) are waiting for their calling hours.")
+            },
         )
     } else if due_now == 0 {
         idle("nothing_due", "No lead is due for a call right now.")
@@ -163,7 +169,8 @@ async fn read_status(state: &AppState) -> AppResult<StatusResponse> {
         automation_enabled: settings.automation_enabled,
         active_calls,
         cap: settings.max_calls_batch,
-        due_now,
+        due_now: due_now.min(DUE_COUNT_LIMIT),
+        due_now_more: due_now > DUE_COUNT_LIMIT,
         next_tick_at: state.dialer.next_tick_at().map(millis_to_rfc3339),
         today,
         idle,
