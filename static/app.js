@@ -450,7 +450,7 @@ function setupLeads() {
     if (cell && e.target === cell && (e.key === "Enter" || e.key === "F2")) { e.preventDefault(); startEdit(cell); }
     if (e.target.id === "page-input" && e.key === "Enter") {
       e.preventDefault();
-      const max = Number(e.target.max), n = Math.trunc(Number(e.target.value));
+      const max = e.target.max ? Number(e.target.max) : Infinity, n = Math.trunc(Number(e.target.value));
       if (n >= 1 && n <= max) loadTable(withParams({ page: n > 1 ? n : null }));
       else { e.target.setCustomValidity(`Choose a page from 1 to ${max}.`); e.target.reportValidity(); }
     }

@@ -155,7 +155,7 @@ impl Dialer {
         let mut last_sweep = self.tick_lock.lock().await;
         let mut summary = TickSummary::default();
         let settings = self.store.settings().await?;
-        // Neither of these may stop dialing: a failure is logged and the tick goes on.
+        // None of these may stop dialing: a failure is logged and the tick goes on.
         match self.reconcile_stale(&settings).await {
             Ok(n) => summary.reconciled = n,
             Err(err) => tracing::warn!(error.cause_chain = ?err, "reconciling stale calls failed"),
@@ -164,6 +164,9 @@ impl Dialer {
         match self.send_emails().await {
             Ok((sent, failed)) => (summary.emails_sent, summary.emails_failed) = (sent, failed),
             Err(err) => tracing::warn!(error.cause_chain = ?err, "sending emails failed"),
+        }
+        if let Err(err) = self.store.fold_lead_counts().await {
+            tracing::warn!(error.cause_chain = ?err, "folding lead counts failed");
         }
         if !settings.automation_enabled {
             summary.skip("automation_disabled", 1);

@@ -4,7 +4,8 @@ use uuid::Uuid;
 
 use super::{
     Bind, Store, StoreResult, bind_all,
-    leads::{ID_CHUNK, LeadFilter},
+    lead_list::{FilterSql, LeadFilter},
+    leads::ID_CHUNK,
     placeholders, read, write,
 };
 use crate::domain::{lead::LeadStatus, now_millis};
@@ -76,8 +77,12 @@ impl Store {
         limit: u32,
         action: BulkAction,
     ) -> StoreResult<(u64, u64, Option<Uuid>)> {
-        let (where_sql, mut binds) = filter.where_clause(self.engine());
-        let mut sql = format!("SELECT id FROM leads{where_sql}");
+        let FilterSql {
+            where_sql,
+            mut binds,
+            from,
+        } = self.plan_list(filter).await?.sql;
+        let mut sql = format!("SELECT id{from}{where_sql}");
         if let Some(after) = after {
             binds.push(Bind::Uuid(after));
             let joiner = if where_sql.is_empty() {
@@ -89,7 +94,7 @@ impl Store {
         }
         sql.push_str(&format!(" ORDER BY id LIMIT {limit}"));
         let ids: Vec<Uuid> = read!(self, pool =>
-            bind_all!(sqlx::query_scalar::<_, Uuid>(&sql), &binds).fetch_all(pool).await?);
+            bind_all!(sqlx::query_scalar::<_, Uuid>(&sql).persistent(false), &binds).fetch_all(pool).await?);
         let Some(&last) = ids.last() else {
             return Ok((0, 0, None));
         };

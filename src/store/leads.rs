@@ -1,10 +1,11 @@
-//! Lead queries: listing with filters, sorting and pages; single-lead CRUD; bulk actions.
+//! Single-lead queries: the lead as stored, create, read, update, delete. The list is in
+//! `lead_list`, bulk actions in `bulk`.
 
 use serde::Serialize;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Bind, Engine, Store, StoreError, StoreResult, bind_all, placeholders, read, write};
+use super::{Bind, Store, StoreError, StoreResult, bind_all, placeholders, read, write};
 use crate::domain::{
     Millis,
     lead::{LeadPatch, LeadStatus, NewLead},
@@ -49,7 +50,7 @@ pub struct Lead {
 }
 
 #[derive(FromRow)]
-struct LeadRow {
+pub(crate) struct LeadRow {
     id: Uuid,
     company_name: String,
     contact_name: String,
@@ -94,219 +95,14 @@ impl From<LeadRow> for Lead {
     }
 }
 
-const LEAD_COLUMNS: &str = "id, company_name, contact_name, phone, email, status, status_reason, \
+pub(crate) const LEAD_COLUMNS: &str = "id, company_name, contact_name, phone, email, status, status_reason, \
     call_attempts, timezone, last_called_at, next_call_at, cal_booking_uid, booking_start_at, follow_up_email_sent, \
     EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone) AS do_not_call, created_at, updated_at";
-
-/// Columns the lead list can be sorted by: the ones the dashboard's table shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LeadSort {
-    CompanyName,
-    ContactName,
-    Phone,
-    Email,
-    Status,
-    Timezone,
-    CallAttempts,
-    LastCalledAt,
-    NextCallAt,
-    CreatedAt,
-}
-
-impl LeadSort {
-    /// Every sortable column, in the dashboard's column order.
-    pub const ALL: [LeadSort; 10] = [
-        LeadSort::CompanyName,
-        LeadSort::ContactName,
-        LeadSort::Phone,
-        LeadSort::Email,
-        LeadSort::Status,
-        LeadSort::Timezone,
-        LeadSort::CallAttempts,
-        LeadSort::LastCalledAt,
-        LeadSort::NextCallAt,
-        LeadSort::CreatedAt,
-    ];
-
-    /// The column's name, as the API's `sort` parameter takes it.
-    pub fn parse(s: &str) -> Option<LeadSort> {
-        LeadSort::ALL.into_iter().find(|c| c.column() == s)
-    }
-
-    pub fn column(self) -> &'static str {
-        match self {
-            LeadSort::CompanyName => "company_name",
-            LeadSort::ContactName => "contact_name",
-            LeadSort::Phone => "phone",
-            LeadSort::Email => "email",
-            LeadSort::Status => "status",
-            LeadSort::Timezone => "timezone",
-            LeadSort::CallAttempts => "call_attempts",
-            LeadSort::LastCalledAt => "last_called_at",
-            LeadSort::NextCallAt => "next_call_at",
-            LeadSort::CreatedAt => "created_at",
-        }
-    }
-}
-
-/// Sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Order {
-    Asc,
-    Desc,
-}
-
-impl Order {
-    fn sql(self) -> &'static str {
-        match self {
-            Order::Asc => "ASC",
-            Order::Desc => "DESC",
-        }
-    }
-}
-
-/// Which leads a list, export or bulk action applies to.
-#[derive(Debug, Clone, Default)]
-pub struct LeadFilter {
-    pub statuses: Vec<LeadStatus>,
-    /// Case-insensitive substring of company, contact, email or phone.
-    pub q: Option<String>,
-}
-
-impl LeadFilter {
-    /// The WHERE clause (or empty) and its bound values, for `engine`.
-    pub(crate) fn where_clause(&self, engine: Engine) -> (String, Vec<Bind>) {
-        let mut clauses = Vec::new();
-        let mut binds = Vec::new();
-        if !self.statuses.is_empty() {
-            let ph = placeholders(binds.len(), self.statuses.len());
-            binds.extend(self.statuses.iter().map(|s| Bind::Text(s.as_str().into())));
-            clauses.push(format!("status IN ({ph})"));
-        }
-        if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-            binds.push(Bind::Text(pattern));
-            let n = binds.len();
-            // SQLite's LIKE already ignores ASCII case (and its lower() folds only ASCII), so
-            // lower() there would only cost time: a third of a full scan's.
-            let fold = |col: &str| match engine {
-                Engine::Sqlite => col.to_owned(),
-                Engine::Postgres => format!("lower({col})"),
-            };
-            let mut ors = vec![
-                format!("{} LIKE ${n} ESCAPE '\\'", fold("company_name")),
-                format!("{} LIKE ${n} ESCAPE '\\'", fold("contact_name")),
-                format!("{} LIKE ${n} ESCAPE '\\'", fold("email")),
-                format!("phone LIKE ${n} ESCAPE '\\'"),
-            ];
-            // People type phone numbers with punctuation; stored numbers are bare digits.
-            let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-            if digits.len() >= 3 && digits.len() != q.len() {
-                binds.push(Bind::Text(format!("%{digits}%")));
-                ors.push(format!("phone LIKE ${}", binds.len()));
-            }
-            clauses.push(format!("({})", ors.join(" OR ")));
-        }
-        if clauses.is_empty() {
-            (String::new(), binds)
-        } else {
-            (format!(" WHERE {}", clauses.join(" AND ")), binds)
-        }
-    }
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// One page of leads.
-#[derive(Debug, Clone)]
-pub struct LeadPage {
-    pub items: Vec<Lead>,
-    pub total: i64,
-}
-
-/// A request for one page of the lead list.
-#[derive(Debug, Clone)]
-pub struct LeadListQuery {
-    pub filter: LeadFilter,
-    pub sort: LeadSort,
-    pub order: Order,
-    /// 1-based.
-    pub page: u32,
-    pub per_page: u32,
-}
-
-/// The list's order, shared with the export so a download matches the page. Never-called
-/// leads go last in both directions; the id keeps equal keys in a stable order.
-fn order_by(sort: LeadSort, order: Order) -> String {
-    let dir = order.sql();
-    format!(" ORDER BY {} {dir} NULLS LAST, id {dir}", sort.column())
-}
 
 /// SQLite limits bound parameters per statement; chunks keep well under it.
 pub(crate) const ID_CHUNK: usize = 500;
 
 impl Store {
-    pub async fn list_leads(&self, query: &LeadListQuery) -> StoreResult<LeadPage> {
-        let (where_sql, binds) = query.filter.where_clause(self.engine());
-        let sql = format!(
-            "SELECT {LEAD_COLUMNS} FROM leads{where_sql}{order_by} LIMIT {limit} OFFSET {offset}",
-            order_by = order_by(query.sort, query.order),
-            limit = query.per_page,
-            offset = u64::from(query.page.saturating_sub(1)) * u64::from(query.per_page),
-        );
-        let count_sql = format!("SELECT COUNT(*) FROM leads{where_sql}");
-        // The page and the count run side by side on two connections: with a search, each
-        // may have to scan every lead.
-        let (rows, total): (Vec<LeadRow>, i64) = read!(self, pool => {
-            tokio::try_join!(
-                bind_all!(sqlx::query_as::<_, LeadRow>(&sql), &binds).fetch_all(pool),
-                bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &binds).fetch_one(pool),
-            )?
-        });
-        Ok(LeadPage {
-            items: rows.into_iter().map(Lead::from).collect(),
-            total,
-        })
-    }
-
-    /// Sends every lead matching `filter`, in `sort` order, down `out` as the database
-    /// yields them; used by the CSV export so memory stays flat however many leads match.
-    /// Stops quietly when the receiver goes away (the client disconnected).
-    pub async fn stream_leads(
-        &self,
-        filter: &LeadFilter,
-        sort: LeadSort,
-        order: Order,
-        out: tokio::sync::mpsc::Sender<Lead>,
-    ) -> StoreResult<()> {
-        use futures_util::TryStreamExt;
-        let (where_sql, binds) = filter.where_clause(self.engine());
-        let sql = format!(
-            "SELECT {LEAD_COLUMNS} FROM leads{where_sql}{}",
-            order_by(sort, order)
-        );
-        read!(self, pool => {
-            let mut rows = bind_all!(sqlx::query_as::<_, LeadRow>(&sql), &binds).fetch(pool);
-            while let Some(row) = rows.try_next().await? {
-                if out.send(row.into()).await.is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(())
-    }
-
     pub async fn get_lead(&self, id: Uuid) -> StoreResult<Lead> {
         let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = $1");
         let row: LeadRow = read!(self, pool =>
@@ -408,28 +204,5 @@ impl Store {
     pub async fn count_leads(&self) -> StoreResult<i64> {
         Ok(read!(self, pool =>
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM leads").fetch_one(pool).await?))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
-    }
-
-    #[test]
-    fn filter_builds_numbered_placeholders() {
-        let f = LeadFilter {
-            statuses: vec![LeadStatus::Pending, LeadStatus::Error],
-            q: Some("(415) 555".into()),
-        };
-        let (sql, binds) = f.where_clause(Engine::Postgres);
-        assert!(sql.contains("status IN ($1, $2)"), "{sql}");
-        assert!(sql.contains("lower(company_name) LIKE $3"), "{sql}");
-        assert!(sql.contains("phone LIKE $4"), "{sql}");
-        assert_eq!(binds.len(), 4);
     }
 }

@@ -12,6 +12,7 @@ pub mod dialer;
 pub mod dnc;
 pub mod import;
 pub mod integration_ids;
+pub mod lead_list;
 pub mod leads;
 pub mod outbox;
 pub mod settings;

@@ -12,6 +12,7 @@ mod fake_resend;
 mod fake_vapi;
 mod helpers;
 mod import;
+mod lead_list;
 mod leads;
 mod settings;
 mod users;

@@ -112,6 +112,7 @@ pub async fn list_call_logs(
     Ok(Json(Paged {
         items,
         total,
+        total_exact: true,
         page,
         per_page,
     }))

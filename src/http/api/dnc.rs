@@ -37,6 +37,7 @@ pub async fn list_dnc(
     Ok(Json(Paged {
         items,
         total,
+        total_exact: true,
         page,
         per_page,
     }))

@@ -21,7 +21,10 @@ use crate::{
         error::{AppError, AppResult, ErrorBody, OrNotFound},
         extract::{Json, Path, Query, non_null},
     },
-    store::leads::{Lead, LeadFilter, LeadListQuery, LeadSort, Order},
+    store::{
+        lead_list::{LeadFilter, LeadListQuery, LeadSort, Order},
+        leads::Lead,
+    },
 };
 
 /// Filters shared by the list and the export.
@@ -161,6 +164,7 @@ pub async fn list_leads(
     Ok(Json(Paged {
         items: result.items,
         total: result.total,
+        total_exact: result.total_exact,
         page,
         per_page,
     }))

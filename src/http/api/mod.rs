@@ -49,6 +49,8 @@ pub struct Paged<T> {
     pub items: Vec<T>,
     /// Items matching the filters across all pages.
     pub total: i64,
+    /// False when `total` is a lower bound: a search counts its matches only up to 1,000.
+    pub total_exact: bool,
     pub page: u32,
     pub per_page: u32,
 }

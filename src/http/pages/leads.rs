@@ -23,7 +23,10 @@ use crate::{
         auth::{cookie, url_encode},
         error::{AppError, AppResult},
     },
-    store::leads::{Lead, LeadSort, Order},
+    store::{
+        lead_list::{LeadSort, Order},
+        leads::Lead,
+    },
 };
 
 const SORT_COOKIE: &str = "lead_sort";
@@ -109,6 +112,11 @@ struct LeadsTable {
     total: i64,
     page: u32,
     pages: u64,
+    /// "1,234" or, for a search counted only so far, "10,000+".
+    total_label: String,
+    pages_label: String,
+    /// Whether the last page is known (the "last" link needs it).
+    last_known: bool,
     page_sizes: Vec<(u32, bool)>,
     has_next: bool,
     first_item: u64,
@@ -190,8 +198,16 @@ fn query_string(pairs: &[(&str, String)]) -> String {
 }
 
 async fn table(state: &AppState, params: &LeadListParams) -> AppResult<LeadsTable> {
-    let query = params.query()?;
-    let result = state.store.list_leads(&query).await?;
+    let mut query = params.query()?;
+    let mut result = state.store.list_leads(&query).await?;
+    let per_page = u64::from(query.per_page);
+    let total = result.total.max(0) as u64;
+    let last_page = total.div_ceil(per_page).max(1);
+    // Past the end (the list shrank under a live update or a bulk delete): show the last page.
+    if result.total_exact && u64::from(query.page) > last_page {
+        query.page = last_page as u32;
+        result = state.store.list_leads(&query).await?;
+    }
     let explicit_sort = params.sorted_by().map(|_| query.sort);
     let order = match query.order {
         Order::Asc => "asc",
@@ -239,33 +255,43 @@ async fn table(state: &AppState, params: &LeadListParams) -> AppResult<LeadsTabl
             }
         })
         .collect();
-    let per_page = u64::from(query.per_page);
     let total = result.total.max(0) as u64;
     let pages = total.div_ceil(per_page).max(1);
     let page = u64::from(query.page);
+    // An inexact total (a search matching very many leads) is a lower bound: paging on
+    // stays possible while pages come back full.
+    let has_next = if result.total_exact {
+        page < pages
+    } else {
+        result.items.len() as u64 == per_page
+    };
+    let more = if result.total_exact { "" } else { "+" };
     let first_item = if total == 0 {
         0
     } else {
         (page - 1) * per_page + 1
     };
-    let last_item = (page * per_page).min(total);
+    let last_item = (page - 1) * per_page + result.items.len() as u64;
     Ok(LeadsTable {
         rows: result.items.into_iter().map(Row::new).collect(),
         columns,
         total: result.total,
+        total_label: format!("{}{more}", thousands(total)),
         page: query.page,
         pages,
+        pages_label: format!("{}{more}", thousands(pages.max(page))),
+        last_known: result.total_exact,
         page_sizes: PAGE_SIZES
             .iter()
             .map(|&n| (n, n == query.per_page))
             .collect(),
-        has_next: page < pages,
+        has_next,
         first_item,
         last_item,
         query: base(current_sort, page).trim_start_matches('?').to_owned(),
         first_href: base(current_sort, 1),
         prev_href: base(current_sort, page.saturating_sub(1).max(1)),
-        next_href: base(current_sort, (page + 1).min(pages)),
+        next_href: base(current_sort, page + 1),
         last_href: base(current_sort, pages),
         filtered: !params.status().is_empty() || !params.q().is_empty(),
     })
@@ -336,4 +362,17 @@ pub async fn leads_table(
     let (params, cookies) = resolve(params, &headers);
     let table = table(&state, &params).await?;
     Ok(with_cookies(cookies, render(StatusCode::OK, &table)))
+}
+
+/// 1234567 → "1,234,567".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
