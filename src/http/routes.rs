@@ -148,6 +148,10 @@ pub fn build(
         .route("/import", get(pages::import::import_page))
         .route("/settings", get(pages::settings::settings_page))
         .route("/logout", post(pages::login::logout_submit))
+        .layer(from_fn_with_state(
+            state.clone(),
+            pages::errors::html_errors,
+        ))
         .layer(from_fn_with_state(state.clone(), require_page_user));
     Router::new()
         .merge(public_api)
@@ -160,7 +164,7 @@ pub fn build(
         .route("/static/app.css", get(pages::app_css))
         .route("/static/app.js", get(pages::app_js))
         .route("/theme", post(pages::set_theme))
-        .fallback(pages::not_found)
+        .fallback(pages::errors::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .layer(from_fn(refuse_oversized_bodies))

@@ -425,6 +425,26 @@ async fn pages_render_remember_and_guard(app: TestApp) {
     assert!(!html.contains("href=\"/settings\""));
     let res = member.get(app.url("/settings")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // A browser asking for the page gets an error page in the app's frame.
+    let res = member
+        .get(app.url("/settings"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("You don&#x27;t have access") || html.contains("You don't have access"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/calls\""), "with the navigation bar");
     // Strangers are sent to sign in, and unknown leads are 404.
     let res = anonymous()
         .get(app.url("/calls?outcome=booked"))
@@ -438,6 +458,29 @@ async fn pages_render_remember_and_guard(app: TestApp) {
     );
     let res = app.get(&format!("/leads/{}", uuid::Uuid::nil())).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    for path in [
+        format!("/leads/{}", uuid::Uuid::nil()),
+        "/no/such/page".into(),
+    ] {
+        let res = app
+            .client
+            .get(app.url(&path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            res.text().await.unwrap().contains("Page not found"),
+            "{path}"
+        );
+    }
+    assert_error(
+        app.get("/no/such/page").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let res = app.get("/leads/not-a-uuid").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }

@@ -3,6 +3,7 @@
 //! validation and authorization apply to both.
 
 pub mod calls;
+pub mod errors;
 pub mod format;
 pub mod import;
 pub mod lead_detail;
@@ -88,9 +89,4 @@ pub async fn set_theme(headers: HeaderMap, Form(form): Form<ThemeForm>) -> Respo
         Redirect::to(&back),
     )
         .into_response()
-}
-
-/// Anything not routed.
-pub async fn not_found() -> Response {
-    AppError::NotFound("no such page".into()).into_response()
 }

@@ -74,17 +74,24 @@ impl FromRequestParts<AppState> for Shell {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let current = CurrentUser::from_request_parts(parts, state).await?;
+        Ok(Shell::new(current, Theme::of(&parts.headers), state))
+    }
+}
+
+impl Shell {
+    /// The frame for `current`'s pages.
+    pub fn new(current: CurrentUser, theme: Theme, state: &AppState) -> Shell {
         let csrf_token = match current.via {
             AuthVia::Session { csrf_token, .. } => csrf_token,
             AuthVia::Token => String::new(),
         };
-        Ok(Shell {
-            theme: Theme::of(&parts.headers),
+        Shell {
+            theme,
             email: current.user.email,
             is_admin: current.user.role == crate::domain::user::Role::Admin,
             csrf_token,
             sandbox: state.sandbox.is_some(),
             active: "",
-        })
+        }
     }
 }
