@@ -195,6 +195,10 @@ async function loadTable(query) {
       : null
     : null;
   table.region.innerHTML = html;
+  // Only the range is announced; the whole table read aloud after every change would drown it.
+  const range = $("#page-range", table.region)?.textContent ?? "";
+  const announce = $("#table-announce");
+  if (announce && announce.textContent !== range) announce.textContent = range;
   if (focusKey) {
     // A pager link that became disabled (last page) leaves focus on the page number instead.
     const target = $(focusKey, table.region);
@@ -223,6 +227,13 @@ function totalMatching() {
   return Number($(".table-wrap", table.region)?.dataset.total ?? 0);
 }
 
+/** "1,234", or "1,000+" for a search counted only so far. */
+function totalLabel() {
+  return $(".table-wrap", table.region)?.dataset.totalLabel ?? String(totalMatching());
+}
+
+const totalExact = () => $(".table-wrap", table.region)?.dataset.totalExact !== "false";
+
 function syncSelection() {
   const boxes = $$(".row-select", table.region);
   for (const box of boxes) {
@@ -234,11 +245,11 @@ function syncSelection() {
   const count = table.matching ? totalMatching() : table.selected.size;
   $("#bulk-bar").hidden = count === 0;
   $("#selection-count").textContent = table.matching
-    ? `All ${count} matching lead(s) selected`
+    ? `All ${totalLabel()} matching lead(s) selected`
     : `${count} lead(s) selected`;
   const more = $("#select-all-matching");
-  more.hidden = table.matching || !all?.checked || totalMatching() <= boxes.length;
-  more.textContent = `Select all ${totalMatching()} matching`;
+  more.hidden = table.matching || !all?.checked || (totalExact() && totalMatching() <= boxes.length);
+  more.textContent = `Select all ${totalLabel()} matching`;
 }
 
 function clearSelection() {
@@ -253,9 +264,14 @@ async function runBulk(action, status) {
   const progress = $("progress", bar);
   const label = $("span", bar);
   const total = table.matching ? totalMatching() : table.selected.size;
+  // A search's total may be a lower bound: then the bar only says how many were done.
+  const known = !table.matching || totalExact();
   let done = 0, affected = 0;
   bar.hidden = false;
-  const show = () => { progress.value = total ? (100 * done) / total : 100; label.textContent = `${done} of ${total}`; };
+  const show = () => {
+    if (known) { progress.value = total ? (100 * done) / total : 100; label.textContent = `${done} of ${total}`; }
+    else { progress.removeAttribute("value"); label.textContent = `${done} done…`; }
+  };
   show();
   const extra = status ? { status } : {};
   let failure = null;
@@ -266,7 +282,7 @@ async function runBulk(action, status) {
       const r = await api("POST", "/api/leads/bulk", { action, ...extra, matching: { status: s || null, q: q || null }, after });
       if (!r.ok) { failure = r; break; }
       affected += r.data.affected;
-      done = Math.min(total, done + r.data.scanned);
+      done = known ? Math.min(total, done + r.data.scanned) : done + r.data.scanned;
       after = r.data.next_after;
       show();
     } while (after);
@@ -482,6 +498,7 @@ function setupLeads() {
     loadTable(withParams({ q: data.get("q").trim(), status: data.get("status"), page: null }));
   };
   filters.addEventListener("submit", (e) => { e.preventDefault(); applyFilters(); });
+  $("#refresh-leads").addEventListener("click", (e) => { e.preventDefault(); loadTable(table.query); });
   $("#status-filter").addEventListener("change", applyFilters);
   $("#lead-search").addEventListener("input", debounce(applyFilters, 300));
 
@@ -495,7 +512,7 @@ function setupLeads() {
   $("#bulk-requeue").addEventListener("click", () => runBulk("requeue"));
   $("#bulk-dnc").addEventListener("click", () => runBulk("do_not_call"));
   $("#bulk-delete").addEventListener("click", async () => {
-    const n = table.matching ? totalMatching() : table.selected.size;
+    const n = table.matching ? totalLabel() : table.selected.size;
     if (await confirmDialog(`This permanently deletes ${n} lead(s) and their call history.`, "Delete")) runBulk("delete");
   });
 
@@ -508,15 +525,23 @@ function setupLeads() {
 /** Lead detail and call list: re-read the live region when calls or leads change, unless a
  *  recording is playing or a transcript is open (replacing them would lose the place). */
 function setupLiveRegion() {
-  const region = $("[data-live-region]");
-  if (!region) return;
+  const regions = $$("[data-live-region]");
+  if (!regions.length) return;
   const reload = debounce(async () => {
-    if ($$("audio", region).some((a) => !a.paused) || $$("details[open]", region).length) return;
+    const busy = (r) => $$("audio", r).some((a) => !a.paused) || $$("details[open]", r).length > 0
+      || (r.contains(document.activeElement) && document.activeElement.matches("input, select, textarea"));
+    if (regions.some(busy)) return;
     const res = await fetch(location.href, { credentials: "same-origin" });
     if (!res.ok) return;
     const doc = new DOMParser().parseFromString(await res.text(), "text/html");
-    const fresh = $("[data-live-region]", doc);
-    if (fresh) region.innerHTML = fresh.innerHTML;
+    const fresh = $$("[data-live-region]", doc);
+    if (fresh.length !== regions.length) return;
+    // Focus on a link or button inside a region comes back to its twin after the swap.
+    const active = document.activeElement;
+    const inside = regions.findIndex((r) => r.contains(active));
+    const key = inside >= 0 ? (active.id ? `#${CSS.escape(active.id)}` : active.getAttribute("href") ? `[href="${CSS.escape(active.getAttribute("href"))}"]` : null) : null;
+    regions.forEach((r, i) => { r.innerHTML = fresh[i].innerHTML; });
+    if (key) $(key, regions[inside])?.focus();
   }, 400);
   onEvent("calls", reload);
   onEvent("leads", reload);
@@ -721,11 +746,22 @@ function setupApiForms() {
       $$('[data-error="body"]', form).forEach((el) => { el.hidden = true; });
       const reveal = form.dataset.reveal && r.data?.[form.dataset.reveal];
       if (reveal) {
+        // Shown once: it stays until the admin says it is copied, then the list is re-read.
         const out = $("output.reveal", form);
-        out.textContent = `Shown once, copy it now: ${reveal}`;
+        const code = document.createElement("code");
+        code.textContent = reveal;
+        const copy = document.createElement("button");
+        copy.type = "button"; copy.className = "ghost small"; copy.textContent = "Copy";
+        copy.addEventListener("click", async () => {
+          try { await navigator.clipboard.writeText(reveal); toast("Copied."); } catch { toast("Select the text and copy it.", "error"); }
+        });
+        const done = document.createElement("button");
+        done.type = "button"; done.className = "small"; done.textContent = "Done, I copied it";
+        done.addEventListener("click", () => location.reload());
+        out.replaceChildren("Shown once, copy it now: ", code, " ", copy, " ", done);
         out.hidden = false;
         toast(form.dataset.success);
-        setTimeout(() => location.reload(), 15000);
+        done.focus();
         return;
       }
       toast(form.dataset.success ?? "Saved.");
@@ -745,14 +781,57 @@ function setupApiForms() {
       if (r.ok) toast("Role changed."); else { toast(errorText(r), "error"); location.reload(); }
     });
   }
+  const resetDialog = $("#reset-password");
   for (const button of $$("button[data-reset-password]")) {
-    button.addEventListener("click", async () => {
-      const password = prompt("New password (at least 10 characters). The user is signed out everywhere.");
-      if (!password) return;
-      const r = await api("PATCH", `/api/users/${button.dataset.resetPassword}`, { password });
-      toast(r.ok ? "Password changed." : errorText(r), r.ok ? "info" : "error");
+    button.addEventListener("click", () => {
+      const form = $("form", resetDialog);
+      form.reset();
+      showFieldErrors(form, { data: {} });
+      $$("[data-error]", form).forEach((el) => { el.hidden = true; });
+      form.dataset.user = button.dataset.resetPassword;
+      $("#reset-password-who").textContent = button.dataset.email;
+      resetDialog.showModal();
+      $("#reset-password-input").focus();
     });
   }
+  if (resetDialog) {
+    const form = $("form", resetDialog);
+    $("[data-close]", resetDialog).addEventListener("click", () => resetDialog.close());
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const submit = $('button[type="submit"]', form);
+      submit.disabled = true;
+      const r = await api("PATCH", `/api/users/${form.dataset.user}`, { password: $("#reset-password-input").value });
+      submit.disabled = false;
+      if (!r.ok) { showFieldErrors(form, r); return; }
+      resetDialog.close();
+      toast("Password changed. The user is signed out everywhere.");
+    });
+  }
+  const dncImport = $("#dnc-import");
+  dncImport?.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const file = $("#dnc-file").files[0];
+    const out = $("#dnc-import-result");
+    if (!file) { out.textContent = "Choose a CSV file first."; $("#dnc-file").focus(); return; }
+    out.textContent = "Uploading…";
+    let r;
+    try {
+      const res = await fetch("/api/dnc/import", { method: "POST", credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf, "Content-Type": "text/csv" }, body: await file.text() });
+      r = { ok: res.ok, status: res.status, data: await res.json().catch(() => null) };
+    } catch { r = { ok: false, status: 0, data: null }; }
+    if (!r.ok) { out.textContent = errorText(r); out.className = "form-error"; return; }
+    const d = r.data;
+    out.className = "";
+    out.textContent = `${d.added} added, ${d.already_listed} already listed, ${d.invalid_count} invalid.`
+      + (d.invalid.length ? ` First problem: line ${d.invalid[0].row}: ${d.invalid[0].message}.` : "");
+    dncImport.reset();
+    // Re-read the list in place, so the result above stays on screen.
+    const res = await fetch(location.href, { credentials: "same-origin" });
+    const fresh = res.ok && $("#dnc-list", new DOMParser().parseFromString(await res.text(), "text/html"));
+    if (fresh) $("#dnc-list").innerHTML = fresh.innerHTML;
+  });
   for (const button of $$("button[data-test]")) {
     button.addEventListener("click", async () => {
       const out = $(".check-result", button.closest("[data-integration]"));

@@ -20,14 +20,27 @@ pub struct DncEntry {
 }
 
 impl Store {
-    pub async fn list_dnc(&self, page: u32, per_page: u32) -> StoreResult<(Vec<DncEntry>, i64)> {
+    /// Listed numbers, newest first; `digits` keeps those containing that run of digits.
+    pub async fn list_dnc(
+        &self,
+        digits: Option<&str>,
+        page: u32,
+        per_page: u32,
+    ) -> StoreResult<(Vec<DncEntry>, i64)> {
+        let filter = if digits.is_some() {
+            " WHERE phone LIKE $1"
+        } else {
+            ""
+        };
+        let pattern = digits.map(|d| format!("%{d}%"));
         let sql = format!(
-            "SELECT phone, source, note, created_at FROM dnc ORDER BY created_at DESC, phone LIMIT {per_page} OFFSET {}",
+            "SELECT phone, source, note, created_at FROM dnc{filter} ORDER BY created_at DESC, phone LIMIT {per_page} OFFSET {}",
             u64::from(page.saturating_sub(1)) * u64::from(per_page)
         );
+        let count = format!("SELECT COUNT(*) FROM dnc{filter}");
         Ok(read!(self, pool => {
-            let items = sqlx::query_as::<_, DncEntry>(&sql).fetch_all(pool).await?;
-            let total = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM dnc").fetch_one(pool).await?;
+            let items = sqlx::query_as::<_, DncEntry>(&sql).bind(&pattern).fetch_all(pool).await?;
+            let total = sqlx::query_scalar::<_, i64>(&count).bind(&pattern).fetch_one(pool).await?;
             (items, total)
         }))
     }

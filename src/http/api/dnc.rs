@@ -21,8 +21,16 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DncParams {
+    /// Digits the number contains (punctuation is ignored).
+    q: Option<String>,
     page: Option<u32>,
     per_page: Option<u32>,
+}
+
+/// The digits of a search, or none when it has none.
+pub fn search_digits(q: Option<&str>) -> Option<String> {
+    let digits: String = q?.chars().filter(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then_some(digits)
 }
 
 /// Numbers that are never called, newest first.
@@ -33,7 +41,11 @@ pub async fn list_dnc(
     Query(p): Query<DncParams>,
 ) -> AppResult<Json<Paged<DncEntry>>> {
     let (page, per_page) = page_params(p.page, p.per_page)?;
-    let (items, total) = state.store.list_dnc(page, per_page).await?;
+    let digits = search_digits(p.q.as_deref());
+    let (items, total) = state
+        .store
+        .list_dnc(digits.as_deref(), page, per_page)
+        .await?;
     Ok(Json(Paged {
         items,
         total,

@@ -44,7 +44,10 @@ struct CallsPage {
     outcomes: Vec<(&'static str, &'static str, bool)>,
     from: String,
     to: String,
-    error: Option<String>,
+    /// Why a filter field could not be read, shown next to it.
+    outcome_error: Option<String>,
+    from_error: Option<String>,
+    to_error: Option<String>,
     calls: i64,
     connect_rate: String,
     bookings: i64,
@@ -67,11 +70,15 @@ pub async fn calls_page(
         Ok(f) => (f, None),
         Err(AppError::Validation(errors)) => (
             CallLogFilter::default(),
-            errors
-                .first()
-                .map(|e| format!("{}: {}", e.field, e.message)),
+            errors.first().map(|e| (e.field, e.message.clone())),
         ),
         Err(e) => return Err(e),
+    };
+    let error_for = |name: &str| {
+        error
+            .as_ref()
+            .filter(|(field, _)| *field == name)
+            .map(|(_, m)| m.clone())
     };
     let (page, per_page) = page_params(params.page, params.per_page).unwrap_or((1, PAGE_SIZES[2]));
     let (items, total) = state.store.list_call_logs(&filter, page, per_page).await?;
@@ -130,7 +137,9 @@ pub async fn calls_page(
                 .collect(),
             from: params.from.clone().unwrap_or_default(),
             to: params.to.clone().unwrap_or_default(),
-            error,
+            outcome_error: error_for("outcome"),
+            from_error: error_for("from"),
+            to_error: error_for("to"),
             calls: totals.calls,
             connect_rate: format!("{:.0}%", totals.connect_rate() * 100.0),
             bookings: totals.bookings,

@@ -48,6 +48,35 @@ pub fn label(value: &str) -> String {
     }
 }
 
+/// Every IANA zone with a label people search by: `New York · America (UTC−05:00)`. The
+/// picker matches typed text against both, so "new york" finds `America/New_York`.
+pub fn zone_choices() -> Vec<(String, String)> {
+    let now = Timestamp::now();
+    crate::dialer::known_zones()
+        .into_iter()
+        .map(|name| {
+            let offset = TimeZone::get(&name)
+                .map(|tz| tz.to_offset(now))
+                .map(|o| {
+                    let secs = o.seconds();
+                    let sign = if secs < 0 { '−' } else { '+' };
+                    let secs = secs.abs();
+                    format!("UTC{sign}{:02}:{:02}", secs / 3600, secs % 3600 / 60)
+                })
+                .unwrap_or_default();
+            let label = match name.rsplit_once('/') {
+                Some((region, city)) => format!(
+                    "{} · {} ({offset})",
+                    city.replace('_', " "),
+                    region.replace('_', " ")
+                ),
+                None => format!("{} ({offset})", name.replace('_', " ")),
+            };
+            (name, label)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +99,17 @@ mod tests {
         assert_eq!(label("not_interested"), "Not interested");
         assert_eq!(duration(Some(187.4)), "3m 07s");
         assert_eq!(money(1.5), "$1.50");
+    }
+
+    #[test]
+    fn zones_read_as_city_region_and_offset() {
+        let zones = super::zone_choices();
+        let (_, label) = zones
+            .iter()
+            .find(|(name, _)| name == "America/New_York")
+            .unwrap();
+        assert!(label.starts_with("New York · America (UTC−0"), "{label}");
+        let (_, label) = zones.iter().find(|(name, _)| name == "UTC").unwrap();
+        assert_eq!(label, "UTC (UTC+00:00)");
     }
 }

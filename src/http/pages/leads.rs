@@ -139,7 +139,7 @@ struct LeadsPage {
     statuses: Vec<(&'static str, String, bool)>,
     manual_statuses: Vec<(&'static str, String)>,
     q: String,
-    zones: Vec<String>,
+    zones: Vec<(String, String)>,
     default_tz: String,
     export_href: String,
 }
@@ -339,7 +339,7 @@ pub async fn leads_page(
             .map(|s| (s.as_str(), format::label(s.as_str())))
             .collect(),
         q: params.q().to_owned(),
-        zones: crate::dialer::known_zones(),
+        zones: format::zone_choices(),
         default_tz: settings.default_timezone,
         export_href: format!(
             "/api/leads/export?{}",

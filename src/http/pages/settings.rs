@@ -3,11 +3,18 @@
 
 use askama::Template;
 use axum::{extract::State, http::StatusCode, response::Response};
+use serde::Deserialize;
 
 use super::{format, render, shell::Shell};
 use crate::{
     email::{EmailKind, VARIABLES},
-    http::{AppState, auth::Admin, error::AppResult},
+    http::{
+        AppState,
+        api::dnc::search_digits,
+        auth::{Admin, url_encode},
+        error::AppResult,
+        extract::Query,
+    },
     store::settings::Settings,
 };
 
@@ -45,7 +52,7 @@ struct SettingsPage {
     window_start: String,
     window_end: String,
     days: Vec<(&'static str, &'static str, bool)>,
-    zones: Vec<String>,
+    zones: Vec<(String, String)>,
     integrations: Vec<Integration>,
     templates: Vec<TemplateView>,
     variables: String,
@@ -53,7 +60,21 @@ struct SettingsPage {
     tokens: Vec<(String, String, String, String)>,
     dnc: Vec<(String, String, String, String)>,
     dnc_total: i64,
+    dnc_q: String,
+    dnc_range: String,
+    dnc_prev: Option<String>,
+    dnc_next: Option<String>,
 }
+
+/// Which part of the do-not-call list the page shows.
+#[derive(Debug, Default, Deserialize)]
+pub struct DncView {
+    dnc_q: Option<String>,
+    dnc_page: Option<u32>,
+}
+
+/// Numbers per page of the do-not-call list.
+const DNC_PER_PAGE: u32 = 20;
 
 fn hhmm(minutes: i64) -> String {
     format!("{:02}:{:02}", (minutes / 60).min(24), minutes % 60)
@@ -64,6 +85,7 @@ pub async fn settings_page(
     State(state): State<AppState>,
     Admin(current): Admin,
     shell: Shell,
+    Query(view): Query<DncView>,
 ) -> AppResult<Response> {
     let s = state.store.settings().await?;
     let tz = s.default_timezone.clone();
@@ -182,7 +204,34 @@ pub async fn settings_page(
             )
         })
         .collect();
-    let (entries, dnc_total) = state.store.list_dnc(1, 50).await?;
+    let dnc_q = view.dnc_q.unwrap_or_default();
+    let digits = search_digits(Some(&dnc_q));
+    let page = view.dnc_page.unwrap_or(1).clamp(1, 1_000_000);
+    let (entries, dnc_total) = state
+        .store
+        .list_dnc(digits.as_deref(), page, DNC_PER_PAGE)
+        .await?;
+    let shown_from = u64::from(page - 1) * u64::from(DNC_PER_PAGE);
+    let dnc_range = if entries.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{}–{} of {dnc_total}",
+            shown_from + 1,
+            shown_from + entries.len() as u64
+        )
+    };
+    let href = |p: u32| {
+        let q = if dnc_q.is_empty() {
+            String::new()
+        } else {
+            format!("dnc_q={}&", url_encode(&dnc_q))
+        };
+        format!("/settings?{q}dnc_page={p}#set-dnc")
+    };
+    let dnc_prev = (page > 1).then(|| href(page - 1));
+    let dnc_next =
+        (shown_from + (entries.len() as u64) < dnc_total.max(0) as u64).then(|| href(page + 1));
     let dnc = entries
         .into_iter()
         .map(|e| {
@@ -202,7 +251,7 @@ pub async fn settings_page(
             window_start: hhmm(s.call_window_start),
             window_end: hhmm(s.call_window_end),
             days,
-            zones: crate::dialer::known_zones(),
+            zones: format::zone_choices(),
             integrations,
             templates,
             variables: VARIABLES
@@ -214,6 +263,10 @@ pub async fn settings_page(
             tokens,
             dnc,
             dnc_total,
+            dnc_q,
+            dnc_range,
+            dnc_prev,
+            dnc_next,
             s,
         },
     ))

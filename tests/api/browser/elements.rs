@@ -105,6 +105,23 @@ impl Browser {
             .await;
     }
 
+    /// Clicks the first element matching `css`, finding it again when a live update
+    /// replaced it between the find and the click (the page swaps tables on events).
+    pub async fn click_css(&self, css: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let el = self.wait_for(css, timeout).await;
+            let path = format!("/element/{}/click", el.id);
+            match self.try_cmd(Method::POST, &path, Some(json!({}))).await {
+                Ok(_) => return,
+                Err(e) if e.contains("stale element") && Instant::now() < deadline => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("WebDriver click `{css}` failed: {e}"),
+            }
+        }
+    }
+
     /// Types `text` into the element; may contain key codes such as [`ENTER`].
     pub async fn send_keys(&self, el: &Element, text: &str) {
         let body = json!({"text": text});

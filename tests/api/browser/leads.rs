@@ -44,8 +44,7 @@ async fn wait_rows(browser: &Browser, count: usize, first: &str) {
 }
 
 async fn click(browser: &Browser, css: &str) {
-    let el = browser.wait_for(css, TIMEOUT).await;
-    browser.click(&el).await;
+    browser.click_css(css, TIMEOUT).await;
 }
 
 /// Sets a `<select>` the way a person does, firing `change`.

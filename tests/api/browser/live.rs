@@ -123,10 +123,9 @@ async fn automation_in_sandbox_changes_a_lead_live() {
     save_screenshot(&browser, "sandbox-leads-after-a-call").await;
 
     // The lead's timeline shows the call, its booking and its email.
-    let link = browser
-        .find(&format!("tr[data-id='{id}'] a.row-link"))
+    browser
+        .click_css(&format!("tr[data-id='{id}'] a.row-link"), TIMEOUT)
         .await;
-    browser.click(&link).await;
     let call = browser.wait_for("#call-timeline li", TIMEOUT).await;
     let text = browser.text(&call).await;
     assert!(text.contains("Call 1") && text.contains("Booked"), "{text}");

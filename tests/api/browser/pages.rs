@@ -8,8 +8,7 @@ use crate::dialer::{enable, lead_in, report};
 use crate::helpers::{Engine, TestApp};
 
 async fn click(browser: &Browser, css: &str) {
-    let el = browser.wait_for(css, TIMEOUT).await;
-    browser.click(&el).await;
+    browser.click_css(css, TIMEOUT).await;
 }
 
 async fn text(browser: &Browser, css: &str) -> String {
