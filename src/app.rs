@@ -59,6 +59,7 @@ pub fn build(store: Store, options: BuildOptions) -> App {
         sandbox: options.sandbox,
         secrets: Arc::new(options.secrets),
         status_cache: Default::default(),
+        imports: Default::default(),
     };
     let router = routes::build(state.clone(), public_api, private_api);
     App { router, state }

@@ -570,6 +570,28 @@ function csvHeader(text) {
 
 const csvCell = (v) => (/[",\n\r]/.test(v) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
 
+/** A random key naming one import, so its progress can be asked for while it runs. */
+function progressKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const count = (n) => Number(n ?? 0).toLocaleString("en-US");
+
+/** The rejected rows as a CSV the user can fix and import again: the file's own columns,
+ *  then the line each came from and what was wrong with it. */
+function rejectedCsv(headers, invalid) {
+  const rows = new Map();
+  for (const i of invalid) {
+    const row = rows.get(i.row) ?? { fields: i.fields, problems: [] };
+    row.problems.push(i.message);
+    rows.set(i.row, row);
+  }
+  const lines = [[...headers, "line", "problems"]];
+  for (const [line, r] of rows) lines.push([...r.fields, line, r.problems.join("; ")]);
+  return lines.map((l) => l.map(csvCell).join(",")).join("\r\n") + "\r\n";
+}
+
 /** Uploads `file` to the import API, reporting upload progress; resolves to {ok, status, data}. */
 function upload(url, file, onProgress) {
   return new Promise((resolve) => {
@@ -596,10 +618,31 @@ function setupImport() {
   const bar = $("#import-progress"), error = $("#import-error");
   const preview = $("#import-preview"), result = $("#import-result");
 
-  const progress = (label) => (fraction) => {
-    bar.hidden = false;
-    $("progress", bar).value = Math.round(fraction * 100);
-    $("span", bar).textContent = fraction < 1 ? `${label}: ${Math.round(fraction * 100)}%` : `${label}: processing…`;
+  /** Shows an upload's progress, then the server's (rows read, then rows saved), polling
+   *  the import's progress key while the request runs. */
+  const tracker = (label, key) => {
+    const st = { upload: 0, server: null };
+    const paint = () => {
+      bar.hidden = false;
+      const p = $("progress", bar), text = $("span", bar), s = st.server;
+      if (s?.phase === "saving" && s.to_save) {
+        p.value = Math.round((100 * s.saved) / s.to_save);
+        text.textContent = `${label}: saving ${count(s.saved)} of ${count(s.to_save)} rows`;
+      } else if (s?.phase === "checking") {
+        p.removeAttribute("value");
+        text.textContent = `${label}: ${count(s.rows_read)} rows read; looking for numbers already stored…`;
+      } else {
+        p.value = Math.round(st.upload * 100);
+        const read = s ? `, ${count(s.rows_read)} rows read` : "";
+        text.textContent = st.upload < 1 ? `${label}: ${Math.round(st.upload * 100)}% sent${read}` : `${label}: finishing${read}…`;
+      }
+    };
+    const timer = setInterval(async () => {
+      const r = await api("GET", `/api/leads/import/progress/${key}`);
+      if (r.ok) { st.server = r.data; paint(); }
+    }, 500);
+    paint();
+    return { onUpload: (f) => { st.upload = f; paint(); }, stop: () => { clearInterval(timer); bar.hidden = true; } };
   };
   const mappingQuery = () => {
     const p = new URLSearchParams();
@@ -638,8 +681,10 @@ function setupImport() {
   async function check() {
     error.hidden = true;
     result.hidden = true;
-    const r = await upload(`/api/leads/import?dry_run=true&${mappingQuery()}`, state.file, progress("Checking"));
-    bar.hidden = true;
+    const key = progressKey();
+    const track = tracker("Checking", key);
+    const r = await upload(`/api/leads/import?dry_run=true&progress=${key}&${mappingQuery()}`, state.file, track.onUpload);
+    track.stop();
     preview.hidden = false;
     const sample = $("#sample-table");
     if (!r.ok) {
@@ -667,6 +712,13 @@ function setupImport() {
     const tbody = $("#invalid-table tbody");
     tbody.replaceChildren(...report.invalid.map((i) => cellRow("td", [i.row, i.column, i.value, i.message])));
     $("#invalid-wrap").hidden = report.invalid.length === 0;
+    $("#invalid-note").textContent = report.invalid_count > new Set(report.invalid.map((i) => i.row)).size
+      ? `(showing the first ${count(new Set(report.invalid.map((i) => i.row)).size)} of ${count(report.invalid_count)})` : "";
+    const dups = report.duplicate_rows ?? [];
+    $("#duplicates-table tbody").replaceChildren(...dups.map((d) => cellRow("td", [d.row, d.phone,
+      d.repeats_row ? `repeats line ${d.repeats_row}` : "already a lead"])));
+    $("#duplicates-wrap").hidden = dups.length === 0;
+    $("#duplicates-note").textContent = report.duplicates > dups.length ? `(the first ${count(dups.length)} of ${count(report.duplicates)})` : "";
     const confirm = $("#import-confirm");
     confirm.disabled = report.imported === 0;
     confirm.textContent = `Import ${report.imported} lead(s)`;
@@ -694,8 +746,10 @@ function setupImport() {
   $("#import-confirm").addEventListener("click", async () => {
     const button = $("#import-confirm");
     button.disabled = true;
-    const r = await upload(`/api/leads/import?${mappingQuery()}`, state.file, progress("Importing"));
-    bar.hidden = true;
+    const key = progressKey();
+    const track = tracker("Importing", key);
+    const r = await upload(`/api/leads/import?progress=${key}&${mappingQuery()}`, state.file, track.onUpload);
+    track.stop();
     button.disabled = false;
     if (!r.ok) { error.textContent = errorText(r); error.hidden = false; return; }
     const report = r.data;
@@ -707,9 +761,8 @@ function setupImport() {
     ]);
     const link = $("#rejected-download");
     if (report.invalid.length) {
-      const lines = [["line", "column", "value", "problem"], ...report.invalid.map((i) => [i.row, i.column, i.value, i.message])];
       // A data: URL, not a blob: one, so the page's strict CSP lets tests and tools read it back.
-      link.href = `data:text/csv;charset=utf-8,${encodeURIComponent(lines.map((l) => l.map(csvCell).join(",")).join("\r\n") + "\r\n")}`;
+      link.href = `data:text/csv;charset=utf-8,${encodeURIComponent(rejectedCsv(report.headers, report.invalid))}`;
       link.hidden = false;
     } else link.hidden = true;
     toast(`${report.imported} lead(s) imported.`);

@@ -31,4 +31,6 @@ pub struct AppState {
     pub secrets: Arc<IntegrationSecrets>,
     /// The dashboard's status, computed at most once a second for everyone.
     pub status_cache: api::status::StatusCache,
+    /// Imports running here, for their pages' progress bars.
+    pub imports: crate::import::progress::ImportWatch,
 }

@@ -99,6 +99,7 @@ fn private_api() -> OpenApiRouter<AppState> {
             routes!(import::import_leads)
                 .layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES as usize)),
         )
+        .routes(routes!(import::import_progress))
         .routes(routes!(call_logs::list_call_logs))
         .routes(routes!(call_logs::call_totals))
         .routes(routes!(call_logs::get_call_log))

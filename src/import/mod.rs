@@ -6,9 +6,13 @@
 //! no rows) reject the whole import and nothing is written.
 
 pub mod header;
+pub mod progress;
 pub mod reader;
 
-use std::io::{self, Read};
+use std::{
+    io::{self, Read},
+    sync::Arc,
+};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -18,8 +22,12 @@ use crate::domain::{
     phone::Region,
     timezone::TimeZoneName,
 };
-use crate::store::{Store, StoreError, import::ImportTx};
+use crate::store::{
+    Store, StoreError,
+    import::{DuplicateRow, ImportTx},
+};
 use header::{ChosenColumns, ColumnMapping, Field};
+use progress::{ImportProgress, Phase};
 
 /// Rows validated per batch handed to the database.
 const BATCH_ROWS: usize = 2_000;
@@ -27,6 +35,8 @@ const BATCH_ROWS: usize = 2_000;
 pub const MAX_LISTED_INVALID: usize = 1_000;
 /// Longest cell value echoed back in a report.
 const MAX_ECHOED_VALUE: usize = 100;
+/// Longest cell value kept in a rejected row (enough to fix and import it again).
+const MAX_KEPT_VALUE: usize = 1_000;
 
 /// How to interpret and apply an import.
 #[derive(Debug, Clone)]
@@ -37,6 +47,8 @@ pub struct ImportOptions {
     pub default_timezone: TimeZoneName,
     /// Columns chosen by a person instead of detected.
     pub columns: ChosenColumns,
+    /// Counters to report progress into, for a progress bar.
+    pub progress: Option<Arc<ImportProgress>>,
 }
 
 impl ImportOptions {
@@ -50,6 +62,7 @@ impl ImportOptions {
             region: settings.phone_region(),
             default_timezone: settings.default_tz()?,
             columns: ChosenColumns::default(),
+            progress: None,
         })
     }
 }
@@ -63,6 +76,8 @@ pub struct InvalidRow {
     pub column: String,
     pub value: String,
     pub message: String,
+    /// The whole row as read, so rejected rows can be downloaded, fixed and imported again.
+    pub fields: Vec<String>,
 }
 
 /// The outcome of an import (or of a dry run, which reports the same without writing).
@@ -71,6 +86,8 @@ pub struct ImportReport {
     pub imported: u64,
     /// Rows skipped because the number is already stored or appears earlier in the file.
     pub duplicates: u64,
+    /// A dry run lists the first 1,000 of them.
+    pub duplicate_rows: Vec<DuplicateRow>,
     /// Up to 1,000 rows that were not imported, with the reason.
     pub invalid: Vec<InvalidRow>,
     /// Every invalid row, including any beyond the listed ones.
@@ -101,7 +118,8 @@ pub enum ImportError {
 
 /// What the parser thread hands to the database side.
 enum Msg {
-    Batch(Vec<NewLead>),
+    /// Valid leads with the line each starts on.
+    Batch(Vec<(u64, NewLead)>),
 }
 
 struct ParseSummary {
@@ -129,8 +147,10 @@ where
     let region = opts.region;
     let default_tz = opts.default_timezone.clone();
     let chosen = opts.columns.clone();
-    let parser =
-        tokio::task::spawn_blocking(move || parse(source, region, &default_tz, &chosen, &tx));
+    let watch = opts.progress.clone();
+    let parser = tokio::task::spawn_blocking(move || {
+        parse(source, region, &default_tz, &chosen, &tx, watch.as_deref())
+    });
 
     let mut sink: Option<ImportTx> = None;
     let mut valid: u64 = 0;
@@ -164,14 +184,22 @@ where
             return Err(ImportError::Io(io::Error::other(join.to_string())));
         }
     };
-    let imported = match sink {
-        Some(tx) if opts.dry_run => tx.count_new().await?,
-        Some(tx) => tx.finish().await?,
-        None => 0,
+    let progress = opts.progress.as_deref();
+    let (imported, duplicate_rows) = match sink {
+        Some(tx) if opts.dry_run => {
+            progress.inspect(|p| p.phase(Phase::Checking));
+            tx.count_new(MAX_LISTED_INVALID).await?
+        }
+        Some(tx) => {
+            progress.inspect(|p| p.saving(valid));
+            (tx.finish(progress).await?, Vec::new())
+        }
+        None => (0, Vec::new()),
     };
     Ok(ImportReport {
         imported,
         duplicates: valid - imported,
+        duplicate_rows,
         invalid: summary.invalid,
         invalid_count: summary.invalid_count,
         rows: summary.rows,
@@ -213,6 +241,7 @@ fn parse<R: Read>(
     default_tz: &TimeZoneName,
     chosen: &ChosenColumns,
     out: &mpsc::Sender<Msg>,
+    progress: Option<&ImportProgress>,
 ) -> Result<ParseSummary, ImportError> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
@@ -296,9 +325,18 @@ fn parse<R: Read>(
             },
         };
         match NewLead::parse(&input, region, default_tz) {
-            Ok(lead) => batch.push(lead),
+            Ok(lead) => batch.push((line, lead)),
             Err(errors) => {
                 summary.invalid_count += 1;
+                let fields: Vec<String> = record
+                    .iter()
+                    .map(|f| {
+                        String::from_utf8_lossy(f)
+                            .chars()
+                            .take(MAX_KEPT_VALUE)
+                            .collect()
+                    })
+                    .collect();
                 for e in errors {
                     if summary.invalid.len() >= MAX_LISTED_INVALID {
                         break;
@@ -315,11 +353,13 @@ fn parse<R: Read>(
                         column: columns.header_for(e.field),
                         value: value.chars().take(MAX_ECHOED_VALUE).collect(),
                         message: format!("{} {}", e.field, e.message),
+                        fields: fields.clone(),
                     });
                 }
             }
         }
         if batch.len() >= BATCH_ROWS {
+            progress.inspect(|p| p.read(summary.rows));
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
             if out.blocking_send(Msg::Batch(full)).is_err() {
                 // The database side gave up; its error is what the caller reports.
@@ -332,6 +372,7 @@ fn parse<R: Read>(
             "the file has a header row but no data rows".into(),
         ));
     }
+    progress.inspect(|p| p.read(summary.rows));
     if !batch.is_empty() {
         let _ = out.blocking_send(Msg::Batch(batch));
     }

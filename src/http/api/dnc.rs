@@ -201,6 +201,10 @@ pub async fn import_dnc(
                         column: headers.get(phone_col).unwrap_or("phone").to_owned(),
                         value: raw.chars().take(100).collect(),
                         message: format!("phone {}", e.message),
+                        fields: record
+                            .iter()
+                            .map(|f| f.chars().take(1_000).collect())
+                            .collect(),
                     });
                 }
             }

@@ -16,10 +16,14 @@ use crate::{
         AppState,
         auth::CurrentUser,
         error::{AppError, AppResult, ErrorBody},
-        extract::{Json, Query},
+        extract::{Json, Path, Query},
     },
     import::{
-        ImportOptions, ImportReport, header::ChosenColumns, import_csv, reader::ChannelReader,
+        ImportOptions, ImportReport,
+        header::ChosenColumns,
+        import_csv,
+        progress::{ProgressView, valid_key},
+        reader::ChannelReader,
     },
 };
 
@@ -39,6 +43,9 @@ pub struct ImportParams {
     map_email: Option<String>,
     /// Header of the time-zone column; empty to ignore the file's zones.
     map_timezone: Option<String>,
+    /// A key of the caller's choosing (8 to 64 letters, digits, `-`, `_`) under which
+    /// `GET /api/leads/import/progress/{key}` reports how far this import has come.
+    progress: Option<String>,
 }
 
 /// Import leads from CSV. Valid rows are added, duplicates skipped, invalid rows reported.
@@ -49,10 +56,16 @@ pub struct ImportParams {
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn import_leads(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Query(params): Query<ImportParams>,
     req: Request,
 ) -> AppResult<Json<ImportReport>> {
+    if let Some(key) = params.progress.as_deref().filter(|k| !valid_key(k)) {
+        return Err(AppError::invalid(
+            "progress",
+            format!("{key:?} is not 8 to 64 letters, digits, - or _"),
+        ));
+    }
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -68,6 +81,11 @@ pub async fn import_leads(
         params.map_email,
         params.map_timezone,
     ]);
+    let _watching = params.progress.map(|key| {
+        let (progress, guard) = state.imports.start(user.user.id, &key);
+        opts.progress = Some(progress);
+        guard
+    });
     let (tx, reader) = ChannelReader::new();
     let import = import_csv(&state.store, reader, opts);
     let feed = async move {
@@ -98,6 +116,22 @@ pub async fn import_leads(
     let (fed, report) = tokio::join!(feed, import);
     fed?;
     Ok(Json(report?))
+}
+
+/// How far an import started with `progress={key}` has come (rows read, then rows saved).
+#[utoipa::path(get, path = "/api/leads/import/progress/{key}", tag = "leads",
+    params(("key" = String, Path, description = "the key the import was started with")),
+    responses((status = 200, body = ProgressView), (status = 404, body = ErrorBody)))]
+pub async fn import_progress(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(key): Path<String>,
+) -> AppResult<Json<ProgressView>> {
+    state
+        .imports
+        .view(user.user.id, &key)
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound("no import is running under that key".into()))
 }
 
 type Sender = mpsc::Sender<std::io::Result<Bytes>>;

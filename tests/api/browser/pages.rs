@@ -34,7 +34,8 @@ async fn import_reports_bad_rows_then_imports_the_rest() {
          Gamma,Gil,+1 415 555 0103,gil-at-gamma,America/Denver\n\
          Delta,Dee,(415) 555-0104,dee@delta.example,\n\
          Dup,Dup,+1 415 555 0100,dup@example.com,America/New_York\n\
-         Echo,Eve,+1 415 555 0105,eve@echo.example,Mars/Base\n",
+         Echo,Eve,+1 415 555 0105,eve@echo.example,Mars/Base\n\
+         Again,Ann,415.555.0101,ann2@acme.example,America/New_York\n",
     )
     .unwrap();
     sign_in(&browser, &app).await;
@@ -56,11 +57,37 @@ async fn import_reports_bad_rows_then_imports_the_rest() {
     let figure = |name: &str| format!("#check-summary [data-figure='{name}'] b");
     assert_eq!(text(&browser, &figure("new leads")).await, "2");
     assert_eq!(text(&browser, &figure("invalid rows")).await, "3");
-    assert_eq!(text(&browser, &figure("duplicates")).await, "1");
+    assert_eq!(text(&browser, &figure("duplicates")).await, "2");
     let invalid = text(&browser, "#invalid-table tbody").await;
     for expected in ["3", "not a phone", "gil-at-gamma", "Mars/Base"] {
         assert!(invalid.contains(expected), "{expected} in {invalid}");
     }
+    let dups = text(&browser, "#duplicates-table tbody").await;
+    assert!(
+        dups.contains("6") && dups.contains("already a lead"),
+        "{dups}"
+    );
+    assert!(
+        dups.contains("8") && dups.contains("repeats line 2"),
+        "{dups}"
+    );
+
+    // Ignoring the file's zones is a choice of columns; the report follows it.
+    click(&browser, "#map-timezone option[value='']").await;
+    browser
+        .wait_until(
+            "document.querySelector(\"#check-summary [data-figure='invalid rows'] b\")?.textContent === '2'",
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(text(&browser, &figure("new leads")).await, "3");
+    click(&browser, "#map-timezone option[value='Time zone']").await;
+    browser
+        .wait_until(
+            "document.querySelector(\"#check-summary [data-figure='invalid rows'] b\")?.textContent === '3'",
+            TIMEOUT,
+        )
+        .await;
     assert_eq!(
         app.get_json("/api/leads").await["total"],
         1,
@@ -87,8 +114,13 @@ async fn import_reports_bad_rows_then_imports_the_rest() {
         .await;
     assert!(href.starts_with("data:text/csv"), "{href}");
     let rejected = rejected.as_str().unwrap();
+    // The rejected rows come back as the file had them, ready to fix and import again.
     assert!(
-        rejected.starts_with("line,column,value,problem"),
+        rejected.starts_with("Company,Contact Name,Phone,Email,Time zone,line,problems\r\n"),
+        "{rejected}"
+    );
+    assert!(
+        rejected.contains("\r\nBeta,Bob,not a phone,bob@beta.example,America/Chicago,3,phone "),
         "{rejected}"
     );
     assert_eq!(rejected.lines().count(), 4, "{rejected}");
