@@ -196,8 +196,10 @@ pub fn report_from_call(raw: &Value) -> CallReport {
                 .map(|ms| ms / 1000.0)
         })
         .or_else(|| Some((ended_at? - started_at?) as f64 / 1000.0));
-    let outcome = analysis
+    let structured = analysis
         .and_then(|a| a.get("structuredData"))
+        .filter(|d| d.as_object().is_some_and(|o| !o.is_empty()));
+    let outcome = structured
         .and_then(|d| d.get("outcome"))
         .and_then(|o| match o {
             Value::String(s) => Some(s.clone()),
@@ -216,6 +218,7 @@ pub fn report_from_call(raw: &Value) -> CallReport {
         transcript: text(artifact.and_then(|a| a.get("transcript")))
             .or_else(|| text(raw.get("transcript"))),
         outcome,
+        structured_data: structured.map(|d| d.to_string().replace("\\u0000", "")),
         // serde_json writes NUL as the escape \u0000, which PostgreSQL also refuses in text.
         raw: Some(raw.to_string().replace("\\u0000", "")),
     }

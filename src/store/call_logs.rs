@@ -34,6 +34,10 @@ pub struct CallLog {
     pub transcript: Option<String>,
     /// The structured outcome the assistant's analysis gave the call.
     pub outcome: Option<String>,
+    /// Everything the assistant's structured analysis returned (e.g. `callback_requested_at`).
+    #[serde(serialize_with = "json_text")]
+    #[schema(value_type = Option<Object>)]
+    pub structured_data: Option<String>,
     /// The Cal.com booking made during this call, if any.
     pub booking_uid: Option<String>,
     /// The contact asked not to be called again during this call.
@@ -48,7 +52,15 @@ pub struct CallLog {
 
 const COLUMNS: &str = "id, lead_id, vapi_call_id, attempt, call_status, initiated_at, ended_at, \
     ended_reason, recording_url, stereo_recording_url, duration_seconds, cost, summary, transcript, \
-    outcome, booking_uid, opted_out, created_at, updated_at";
+    outcome, structured_data, booking_uid, opted_out, created_at, updated_at";
+
+/// Writes stored JSON text as JSON (null when absent or unreadable).
+fn json_text<S: serde::Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    let value = text
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+    serde::Serialize::serialize(&value, s)
+}
 
 /// The fields known when a call is created.
 #[derive(Debug, Clone)]
@@ -228,7 +240,7 @@ impl Store {
         write!(self, notify Calls; pool => sqlx::query(
             "UPDATE call_logs SET call_status = 'ended', ended_at = $1, ended_reason = $2, recording_url = $3, \
              stereo_recording_url = $4, duration_seconds = $5, cost = $6, summary = $7, transcript = $8, \
-             outcome = $9, report = $10, updated_at = $11 WHERE lead_id = $12 AND attempt = $13",
+             outcome = $9, report = $10, updated_at = $11, structured_data = $14 WHERE lead_id = $12 AND attempt = $13",
         )
         .bind(report.ended_at)
         .bind(&report.ended_reason)
@@ -243,6 +255,7 @@ impl Store {
         .bind(crate::domain::now_millis())
         .bind(lead_id)
         .bind(attempt)
+        .bind(&report.structured_data)
         .execute(pool)
         .await?
         .rows_affected());
@@ -278,5 +291,7 @@ pub struct CallReport {
     pub summary: Option<String>,
     pub transcript: Option<String>,
     pub outcome: Option<String>,
+    /// The analysis' structured data, as JSON text.
+    pub structured_data: Option<String>,
     pub raw: Option<String>,
 }

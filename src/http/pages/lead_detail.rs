@@ -29,6 +29,8 @@ struct CallView {
     cost: String,
     summary: String,
     outcome: String,
+    /// The rest of the structured analysis, as (label, value) pairs.
+    analysis: Vec<(String, String)>,
     booked: bool,
     opted_out: bool,
     transcript: String,
@@ -53,6 +55,7 @@ impl CallView {
             cost: c.cost.map(format::money).unwrap_or_else(|| "—".into()),
             summary: c.summary.unwrap_or_default(),
             outcome: c.outcome.as_deref().map(format::label).unwrap_or_default(),
+            analysis: analysis_facts(c.structured_data.as_deref()),
             booked: c.booking_uid.is_some(),
             opted_out: c.opted_out,
             transcript: c.transcript.unwrap_or_default(),
@@ -60,6 +63,25 @@ impl CallView {
             stereo_recording_url: safe_url(c.stereo_recording_url),
         }
     }
+}
+
+/// The structured analysis' fields other than `outcome`, for people to read: keys as
+/// labels, strings as they are, anything else as compact JSON.
+fn analysis_facts(json: Option<&str>) -> Vec<(String, String)> {
+    let Some(serde_json::Value::Object(map)) = json.and_then(|j| serde_json::from_str(j).ok())
+    else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .filter(|(k, v)| k != "outcome" && !v.is_null() && v != "")
+        .map(|(k, v)| {
+            let value = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (format::label(&k), value)
+        })
+        .collect()
 }
 
 /// Only http(s) links become `src` attributes; anything else in a report is dropped.

@@ -594,6 +594,27 @@ async fn forged_webhooks_change_nothing(app: TestApp) {
     assert_error(garbage, StatusCode::BAD_REQUEST, "malformed_json").await;
 }
 
+async fn structured_analysis_reaches_the_call_log_and_the_lead_page(app: TestApp) {
+    enable(&app, json!({})).await;
+    let id = lead_in(&app, 1, "America/New_York").await;
+    app.tick().await;
+    let call = app.vapi.call(&app.vapi.call_id_for(&id, 1));
+    let mut end = report(&call, "customer-ended-call", None);
+    end["analysis"]["structuredData"] =
+        json!({"outcome": "callback", "callback_requested_at": "Thursday at 3pm"});
+    assert_eq!(app.vapi_webhook(&end).await.status(), StatusCode::OK);
+    let logs = app.get_json(&format!("/api/call-logs?lead_id={id}")).await;
+    let log = &logs["items"][0];
+    assert_eq!(log["outcome"], "callback");
+    assert_eq!(
+        log["structured_data"],
+        json!({"outcome": "callback", "callback_requested_at": "Thursday at 3pm"})
+    );
+    let html = app.get(&format!("/leads/{id}")).await.text().await.unwrap();
+    assert!(html.contains("Callback requested at"), "labelled");
+    assert!(html.contains("Thursday at 3pm"), "shown");
+}
+
 both_engines!(
     places_calls_and_settles_every_outcome,
     retries_until_attempts_run_out,
@@ -604,4 +625,5 @@ both_engines!(
     concurrent_ticks_never_dial_a_lead_twice,
     cron_needs_its_secret,
     forged_webhooks_change_nothing,
+    structured_analysis_reaches_the_call_log_and_the_lead_page,
 );
