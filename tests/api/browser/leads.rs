@@ -159,6 +159,99 @@ async fn sort_filter_search_and_paginate() {
             TIMEOUT,
         )
         .await;
+
+    // A third click on a sorted header goes back to the default order.
+    choose(&browser, "#status-filter", "").await;
+    wait_rows(&browser, 20, "Company 24").await;
+    click(&browser, "th[data-col=contact_name] a").await;
+    browser
+        .wait_until(
+            "document.querySelector('th[data-col=contact_name]').getAttribute('aria-sort') === 'none' \
+             && !location.search.includes('sort=contact_name')",
+            TIMEOUT,
+        )
+        .await;
+    wait_rows(&browser, 20, "Company 24").await;
+}
+
+#[tokio::test]
+async fn live_updates_keep_the_page_sort_and_selection_then_bulk_delete_confirms() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
+    let ids = seed(&app, 25).await;
+    sign_in(&browser, &app).await;
+    click(&browser, "th[data-col=company_name] a").await;
+    wait_rows(&browser, 10, "Company 00").await;
+    click(&browser, "a[aria-label='Next page']").await;
+    wait_rows(&browser, 10, "Company 10").await;
+    click(&browser, &format!("tr[data-id='{}'] .row-select", ids[12])).await;
+    browser
+        .wait_until(
+            "document.querySelector('#selection-count').textContent === '1 lead(s) selected'",
+            TIMEOUT,
+        )
+        .await;
+
+    // Someone else (another tab, a script) edits a lead on this page.
+    let res = app
+        .patch_json(
+            &format!("/api/leads/{}", ids[15]),
+            &json!({"contact_name": "Changed Elsewhere"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    browser
+        .wait_until(
+            "document.querySelector('#leads-table').textContent.includes('Changed Elsewhere')",
+            TIMEOUT,
+        )
+        .await;
+    let kept = browser
+        .execute(
+            &format!(
+                "return [document.querySelector('#page-input').value, \
+                 document.querySelector('th[data-col=company_name]').getAttribute('aria-sort'), \
+                 document.querySelector(\"tr[data-id='{}'] .row-select\").checked, \
+                 document.querySelector('#selection-count').textContent]",
+                ids[12]
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        kept,
+        json!(["2", "ascending", true, "1 lead(s) selected"]),
+        "page, sort and selection survive the live update"
+    );
+
+    // Deleting asks first; cancelling keeps the lead, confirming removes it.
+    click(&browser, "#bulk-delete").await;
+    browser.wait_for("#confirm[open]", TIMEOUT).await;
+    let question = browser.text(&browser.find("#confirm-text").await).await;
+    assert!(
+        question.contains("permanently deletes 1 lead"),
+        "{question}"
+    );
+    click(&browser, "#confirm button[value=cancel]").await;
+    browser
+        .wait_until("!document.querySelector('#confirm[open]')", TIMEOUT)
+        .await;
+    assert_eq!(app.get_json("/api/leads").await["total"], 25);
+    click(&browser, "#bulk-delete").await;
+    click(&browser, "#confirm-ok").await;
+    browser
+        .wait_until(
+            &format!("!document.querySelector(\"tr[data-id='{}']\")", ids[12]),
+            TIMEOUT,
+        )
+        .await;
+    assert_eq!(app.get_json("/api/leads").await["total"], 24);
+    assert_eq!(
+        app.get(&format!("/api/leads/{}", ids[12])).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

@@ -262,6 +262,55 @@ async fn dark_theme_is_remembered_and_every_page_is_captured() {
         .wait_until("location.pathname === '/login'", TIMEOUT)
         .await;
     save_screenshot(&browser, "login-dark").await;
+    // And it can be switched there, before signing in.
+    let select = browser.wait_for("#theme-select", TIMEOUT).await;
+    browser.send_keys(&select, "Light").await;
+    browser
+        .wait_until(
+            "document.documentElement.dataset.theme === 'light'",
+            TIMEOUT,
+        )
+        .await;
+    browser.goto(&app.url("/login")).await;
+    browser
+        .wait_until(
+            "document.documentElement.dataset.theme === 'light'",
+            TIMEOUT,
+        )
+        .await;
+    save_screenshot(&browser, "login-light").await;
+}
+
+#[tokio::test]
+async fn a_member_meets_an_error_page_at_settings() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
+    let res = app
+        .post_json(
+            "/api/users",
+            &json!({"email": "member@example.com", "role": "member", "password": "member-password-1"}),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    browser.goto(&app.url("/login")).await;
+    super::submit_login(&browser, "member@example.com", "member-password-1").await;
+    browser
+        .wait_until("location.pathname === '/'", TIMEOUT)
+        .await;
+    assert!(
+        browser.find_all("nav a[href='/settings']").await.is_empty(),
+        "no settings link for members"
+    );
+    browser.goto(&app.url("/settings")).await;
+    let heading = text(&browser, "h1#error-title").await;
+    assert_eq!(heading, "You don't have access to this page");
+    // Still inside the app: the navigation bar leads back.
+    click(&browser, "nav a[href='/calls']").await;
+    browser
+        .wait_until("location.pathname === '/calls'", TIMEOUT)
+        .await;
 }
 
 #[tokio::test]
