@@ -194,7 +194,12 @@ async function loadTable(query) {
       : active.getAttribute("aria-label") ? `[aria-label="${active.getAttribute("aria-label")}"]`
       : null
     : null;
+  const roving = $(".cell[tabindex='0']", table.region);
+  const rovingAt = roving && { id: roving.closest("tr").dataset.id, field: roving.dataset.field };
   table.region.innerHTML = html;
+  const again = rovingAt && $(`tr[data-id="${rovingAt.id}"] .cell[data-field="${rovingAt.field}"]`, table.region);
+  rove(again || $(".cell", table.region));
+  if (again && active === roving) again.focus();
   // Only the range is announced; the whole table read aloud after every change would drown it.
   const range = $("#page-range", table.region)?.textContent ?? "";
   const announce = $("#table-announce");
@@ -315,6 +320,31 @@ function confirmDialog(text, action = "Confirm") {
 // ---------------------------------------------------------------- inline editing
 
 const editableCells = () => $$("tr:not([data-locked]) .cell", table.region);
+
+/** The grid of cells is one Tab stop (the last cell focused, or the first); arrow keys,
+ *  Home and End move inside it, as in a spreadsheet. */
+function rove(cell) {
+  for (const c of $$(".cell[tabindex='0']", table.region)) if (c !== cell) c.tabIndex = -1;
+  if (cell) cell.tabIndex = 0;
+}
+
+function moveInGrid(cell, key) {
+  const row = cell.closest("tr");
+  const inRow = $$(".cell", row);
+  let target = null;
+  if (key === "ArrowRight") target = inRow[inRow.indexOf(cell) + 1];
+  else if (key === "ArrowLeft") target = inRow[inRow.indexOf(cell) - 1];
+  else if (key === "Home") target = inRow[0];
+  else if (key === "End") target = inRow[inRow.length - 1];
+  else {
+    const other = key === "ArrowDown" ? row.nextElementSibling : row.previousElementSibling;
+    target = other && $(`.cell[data-field="${cell.dataset.field}"]`, other);
+  }
+  if (!target) return false;
+  rove(target);
+  target.focus();
+  return true;
+}
 
 function startEdit(cell) {
   if (table.editing || cell.closest("tr").hasAttribute("data-locked")) return;
@@ -452,6 +482,7 @@ function setupLeads() {
   table.region = $("#leads-table");
   if (!table.region) return;
   table.query = $(".table-wrap", table.region).dataset.query;
+  rove($(".cell", table.region));
   setupAutomation();
   setupAddLead();
 
@@ -461,9 +492,15 @@ function setupLeads() {
     const cell = e.target.closest(".cell");
     if (cell && !cell.classList.contains("editing")) startEdit(cell);
   });
+  table.region.addEventListener("focusin", (e) => {
+    if (e.target.classList?.contains("cell")) rove(e.target);
+  });
   table.region.addEventListener("keydown", (e) => {
     const cell = e.target.closest?.(".cell");
     if (cell && e.target === cell && (e.key === "Enter" || e.key === "F2")) { e.preventDefault(); startEdit(cell); }
+    if (cell && e.target === cell && ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End"].includes(e.key)) {
+      if (moveInGrid(cell, e.key)) e.preventDefault();
+    }
     if (e.target.id === "page-input" && e.key === "Enter") {
       e.preventDefault();
       const max = e.target.max ? Number(e.target.max) : Infinity, n = Math.trunc(Number(e.target.value));

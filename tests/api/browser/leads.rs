@@ -337,6 +337,20 @@ async fn cells_edit_inline_with_enter_escape_and_tab() {
             TIMEOUT,
         )
         .await;
+    browser.press(ESCAPE).await;
+
+    // The cells are one Tab stop; arrow keys move between them like a spreadsheet.
+    let focused = "return [document.activeElement.dataset.field ?? null, \
+        document.activeElement.closest('tr')?.dataset.id ?? null, \
+        document.querySelectorAll('#leads-table .cell[tabindex=\"0\"]').length]";
+    let at = browser.execute(focused, vec![]).await;
+    assert_eq!(at[0], "timezone");
+    browser.press("\u{E014}").await; // ArrowRight
+    browser.press("\u{E015}").await; // ArrowDown
+    let at = browser.execute(focused, vec![]).await;
+    assert_eq!(at[0], "call_attempts", "{at}");
+    assert_eq!(at[1], ids[0].as_str(), "the row below");
+    assert_eq!(at[2], 1, "one cell is the grid's Tab stop");
 }
 
 #[tokio::test]
