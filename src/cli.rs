@@ -312,6 +312,7 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         clock: crate::dialer::clock::Clock::system(),
         dialer: crate::dialer::DialerOptions {
             max_call: std::time::Duration::from_secs(args.dialer.max_call_seconds),
+            dial_grace: std::time::Duration::from_secs(args.dialer.dial_grace_seconds),
             booking_link: args.dialer.calcom_booking_link.clone(),
             ..Default::default()
         },
@@ -360,12 +361,23 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         store.engine().name()
     );
     let built = app::build(store.clone(), options);
-    let scheduler = crate::dialer::spawn_scheduler(
+    let relay = store.spawn_change_relay();
+    let scheduler = crate::dialer::scheduler::Scheduler::spawn(
         built.state.dialer.clone(),
         std::time::Duration::from_secs(args.dialer.tick_seconds),
     );
-    app::serve(listener, built.router, app::shutdown_signal()).await?;
-    scheduler.abort();
+    // On SIGTERM: no new claims, the calls being placed finish and are recorded while the
+    // server still takes their webhooks, then the server drains and stops.
+    let stopping = async move {
+        app::shutdown_signal().await;
+        tracing::info!("stopping: no new calls; finishing the calls being placed");
+        scheduler.stop().await;
+    };
+    app::serve(listener, built.router, stopping).await?;
+    if let Some(relay) = relay {
+        relay.abort();
+    }
     store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }

@@ -178,6 +178,10 @@ pub struct DialerArgs {
     /// this plus five minutes are checked with VAPI.
     #[arg(long, env = "VAPI_MAX_CALL_SECONDS", default_value_t = 600)]
     pub max_call_seconds: u64,
+    /// A claimed lead whose call VAPI has not confirmed after this many seconds was never
+    /// placed (its process died): it goes back to the queue with its attempt.
+    #[arg(long, env = "DIALER_DIAL_GRACE_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=86400))]
+    pub dial_grace_seconds: u64,
 }
 
 impl fmt::Debug for DialerArgs {

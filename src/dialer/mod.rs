@@ -4,6 +4,7 @@
 mod emails;
 
 pub mod clock;
+pub mod scheduler;
 pub mod settle;
 pub mod tools;
 
@@ -19,7 +20,7 @@ use std::{
 use jiff::{Timestamp, tz::TimeZone};
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 use crate::{
     domain::{Millis, window::CallWindow},
@@ -46,6 +47,10 @@ pub struct DialerOptions {
     /// [`DialerOptions::stale_margin`] is checked with VAPI.
     pub max_call: Duration,
     pub stale_margin: Duration,
+    /// A claimed lead whose call VAPI has not confirmed (no call id stored, from its answer
+    /// or a webhook) after this long was never placed: its process stopped between claim and
+    /// dial. It goes back to the queue without using up the attempt.
+    pub dial_grace: Duration,
     /// The public booking page offered in emails (`CALCOM_BOOKING_LINK`).
     pub booking_link: String,
 }
@@ -55,6 +60,7 @@ impl Default for DialerOptions {
         DialerOptions {
             max_call: Duration::from_secs(600),
             stale_margin: Duration::from_secs(300),
+            dial_grace: Duration::from_secs(120),
             booking_link: String::new(),
         }
     }
@@ -95,6 +101,8 @@ pub struct Dialer {
     /// When the in-process scheduler last ticked and how often it ticks (milliseconds, 0
     /// when no scheduler runs), for the dashboard's "next tick".
     schedule: Arc<(AtomicI64, AtomicI64)>,
+    /// Signalled when a call ends and frees a slot, so the scheduler refills it at once.
+    pub(crate) wake: Arc<Notify>,
 }
 
 /// Leads with unknown zones are never claimed (the claim takes only open zones), so moving
@@ -140,6 +148,7 @@ impl Dialer {
             options,
             tick_lock: Arc::new(Mutex::new(None)),
             schedule: Arc::new((AtomicI64::new(0), AtomicI64::new(0))),
+            wake: Arc::new(Notify::new()),
         }
     }
 
@@ -172,10 +181,10 @@ impl Dialer {
             summary.skip("automation_disabled", 1);
             return Ok(summary);
         }
-        let Some(vapi) = &self.vapi else {
+        if self.vapi.is_none() {
             summary.skip("vapi_not_configured", 1);
             return Ok(summary);
-        };
+        }
         let now = self.clock.now();
         if last_sweep.is_none_or(|at| now - at >= TZ_SWEEP_EVERY_MS || now < at) {
             let invalid = self.store.fail_unknown_timezones(&known_zones()).await?;
@@ -184,10 +193,32 @@ impl Dialer {
                 summary.skip("invalid_timezone", invalid);
             }
         }
+        drop(last_sweep);
+        self.dial_due(&settings, &mut summary).await?;
+        Ok(summary)
+    }
+
+    /// Fills the slots that calls ending have freed: claims and dials only, without the
+    /// tick's upkeep. Runs beside ticks; the claim keeps them from dialing a lead twice.
+    pub async fn refill(&self) -> anyhow::Result<TickSummary> {
+        let mut summary = TickSummary::default();
+        let settings = self.store.settings().await?;
+        if settings.automation_enabled && self.vapi.is_some() {
+            self.dial_due(&settings, &mut summary).await?;
+        }
+        Ok(summary)
+    }
+
+    /// Claims due leads up to the cap and places their calls.
+    async fn dial_due(&self, settings: &Settings, summary: &mut TickSummary) -> anyhow::Result<()> {
+        let Some(vapi) = &self.vapi else {
+            return Ok(());
+        };
+        let now = self.clock.now();
         let zones = open_zones(&settings.call_window(), now);
         if zones.is_empty() {
             summary.skip("outside_calling_hours", 1);
-            return Ok(summary);
+            return Ok(());
         }
         let claimed = self
             .store
@@ -204,11 +235,11 @@ impl Dialer {
             if calling >= settings.max_calls_batch {
                 summary.skip("concurrency_cap", 1);
             }
-            return Ok(summary);
+            return Ok(());
         }
         let dials = claimed
             .into_iter()
-            .map(|lead| self.dial(vapi, lead, now, &settings));
+            .map(|lead| self.dial(vapi, lead, now, settings));
         for ok in futures_util::future::join_all(dials).await {
             if ok {
                 summary.dialed += 1;
@@ -216,7 +247,7 @@ impl Dialer {
                 summary.failed += 1;
             }
         }
-        Ok(summary)
+        Ok(())
     }
 
     /// Places one claimed lead's call; true when VAPI accepted it.
@@ -311,8 +342,9 @@ impl Dialer {
     async fn reconcile_stale(&self, settings: &Settings) -> anyhow::Result<u64> {
         let now = self.clock.now();
         let limit = (self.options.max_call + self.options.stale_margin).as_millis() as i64;
+        let grace = self.options.dial_grace.as_millis() as i64;
         let mut settled = 0;
-        for stale in self.store.stale_calls(now - limit).await? {
+        for stale in self.store.stale_calls(now - limit, now - grace).await? {
             let outcome = match (&stale.vapi_call_id, &self.vapi) {
                 (Some(id), Some(vapi)) => match vapi.get_call(id).await {
                     Ok(call) if call.status.as_deref() == Some("ended") => {
@@ -377,10 +409,14 @@ impl Dialer {
             settings,
         );
         settlement.email = self.follow_up_for(lead_id, &settlement, settings).await?;
-        Ok(self
+        let settled = self
             .store
             .settle_lead(lead_id, attempt, &settlement, now)
-            .await?)
+            .await?;
+        if settled {
+            self.wake.notify_one();
+        }
+        Ok(settled)
     }
 }
 
@@ -395,46 +431,6 @@ pub fn spoken_local_time(now: Millis, timezone: &str) -> String {
     ts.to_zoned(tz)
         .strftime("%A, %B %-d, %Y at %-I:%M %p")
         .to_string()
-}
-
-/// Runs ticks every `every` until the process stops (ticks skip themselves while
-/// automation is off, but still reconcile stale calls).
-pub fn spawn_scheduler(dialer: Dialer, every: Duration) -> tokio::task::JoinHandle<()> {
-    dialer
-        .schedule
-        .1
-        .store(every.as_millis() as i64, Ordering::Relaxed);
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            dialer
-                .schedule
-                .0
-                .store(crate::domain::now_millis(), Ordering::Relaxed);
-            match dialer.tick().await {
-                Ok(s)
-                    if s.claimed > 0
-                        || s.reconciled > 0
-                        || s.emails_sent > 0
-                        || s.emails_failed > 0 =>
-                {
-                    tracing::info!(
-                        claimed = s.claimed,
-                        dialed = s.dialed,
-                        failed = s.failed,
-                        reconciled = s.reconciled,
-                        emails_sent = s.emails_sent,
-                        emails_failed = s.emails_failed,
-                        "dialer tick"
-                    );
-                }
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error.cause_chain = ?err, "dialer tick failed"),
-            }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -40,28 +40,68 @@ impl Versions {
     }
 }
 
-/// Shared by every clone of a store.
+/// Shared by every clone of a store. `all` counts every change, this process's and those
+/// other processes on the same database report (see `relay`); `local` counts only this
+/// process's, which are the ones to tell the others about.
 #[derive(Clone)]
-pub struct Changes(Arc<watch::Sender<Versions>>);
+pub struct Changes {
+    all: Arc<watch::Sender<Versions>>,
+    local: Arc<watch::Sender<Versions>>,
+}
 
 impl Default for Changes {
     fn default() -> Self {
-        Changes(Arc::new(watch::Sender::new(Versions::default())))
+        Changes {
+            all: Arc::new(watch::Sender::new(Versions::default())),
+            local: Arc::new(watch::Sender::new(Versions::default())),
+        }
+    }
+}
+
+fn add(v: &mut Versions, topic: Topic) {
+    match topic {
+        Topic::Leads => v.leads += 1,
+        Topic::Calls => v.calls += 1,
+        Topic::Settings => v.settings += 1,
+    }
+}
+
+impl Topic {
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Leads => "leads",
+            Topic::Calls => "calls",
+            Topic::Settings => "settings",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Topic> {
+        [Topic::Leads, Topic::Calls, Topic::Settings]
+            .into_iter()
+            .find(|t| t.name() == s)
     }
 }
 
 impl Changes {
-    /// Records that `topic` changed; wakes every watcher.
+    /// Records that this process changed `topic`; wakes every watcher.
     pub fn bump(&self, topic: Topic) {
-        self.0.send_modify(|v| match topic {
-            Topic::Leads => v.leads += 1,
-            Topic::Calls => v.calls += 1,
-            Topic::Settings => v.settings += 1,
-        });
+        self.all.send_modify(|v| add(v, topic));
+        self.local.send_modify(|v| add(v, topic));
     }
 
+    /// Records that another process changed `topic`.
+    pub fn bump_remote(&self, topic: Topic) {
+        self.all.send_modify(|v| add(v, topic));
+    }
+
+    /// Every change, wherever it was made.
     pub fn subscribe(&self) -> watch::Receiver<Versions> {
-        self.0.subscribe()
+        self.all.subscribe()
+    }
+
+    /// Changes made by this process.
+    pub fn subscribe_local(&self) -> watch::Receiver<Versions> {
+        self.local.subscribe()
     }
 }
 
@@ -77,5 +117,16 @@ mod tests {
         changes.bump(Topic::Calls);
         changes.bump(Topic::Calls);
         assert_eq!(rx.borrow().moved_since(&before), vec![Topic::Calls]);
+    }
+
+    #[test]
+    fn remote_changes_wake_watchers_but_are_not_local() {
+        let changes = Changes::default();
+        let (all, local) = (changes.subscribe(), changes.subscribe_local());
+        let (a, l) = (*all.borrow(), *local.borrow());
+        changes.bump_remote(Topic::Leads);
+        assert_eq!(all.borrow().moved_since(&a), vec![Topic::Leads]);
+        assert!(local.borrow().moved_since(&l).is_empty());
+        assert_eq!(Topic::parse("calls"), Some(Topic::Calls));
     }
 }

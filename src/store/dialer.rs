@@ -288,14 +288,21 @@ impl Store {
         }))
     }
 
-    /// Leads in `calling` since before `cutoff`.
-    pub async fn stale_calls(&self, cutoff: Millis) -> StoreResult<Vec<StaleCall>> {
+    /// Leads in `calling` since before `cutoff`, and those claimed before `unconfirmed`
+    /// whose call VAPI never confirmed (no call id).
+    pub async fn stale_calls(
+        &self,
+        cutoff: Millis,
+        unconfirmed: Millis,
+    ) -> StoreResult<Vec<StaleCall>> {
         Ok(read!(self, pool => sqlx::query_as::<_, StaleCall>(
             "SELECT l.id AS lead_id, l.call_seq AS attempt, c.vapi_call_id, l.last_called_at FROM leads l \
              LEFT JOIN call_logs c ON c.lead_id = l.id AND c.attempt = l.call_seq \
-             WHERE l.status = 'calling' AND l.last_called_at < $1 ORDER BY l.last_called_at LIMIT 500",
+             WHERE l.status = 'calling' AND (l.last_called_at < $1 OR (l.last_called_at < $2 AND c.vapi_call_id IS NULL)) \
+             ORDER BY l.last_called_at LIMIT 500",
         )
         .bind(cutoff)
+        .bind(unconfirmed)
         .fetch_all(pool)
         .await?))
     }

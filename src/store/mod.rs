@@ -15,6 +15,7 @@ pub mod integration_ids;
 pub mod lead_list;
 pub mod leads;
 pub mod outbox;
+pub mod relay;
 pub mod settings;
 pub mod stats;
 pub mod users;
