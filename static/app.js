@@ -18,6 +18,7 @@ export async function api(method, url, body) {
   }
   try {
     const res = await fetch(url, init);
+    if (res.status === 401 && !url.startsWith("/api/auth/")) toLogin();
     const text = await res.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch { data = text; }
@@ -25,6 +26,18 @@ export async function api(method, url, body) {
   } catch (err) {
     return { ok: false, status: 0, data: { error: { message: "The server cannot be reached." } } };
   }
+}
+
+/** The session ended (signed out elsewhere, password reset, user removed): sign in again
+ *  and come back here. */
+function toLogin() {
+  location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+/** Whether a page fetch was sent to the sign-in page; if so, goes there. */
+function signedOut(res) {
+  if (res.redirected && new URL(res.url).pathname === "/login") { toLogin(); return true; }
+  return false;
 }
 
 /** The message of an API error response. */
@@ -50,7 +63,7 @@ export function showFieldErrors(root, r) {
     const el = $(`[data-error="${d.field}"]`, root);
     if (el) { el.textContent = d.message; el.hidden = false; shown = true; }
   }
-  if (!shown) {
+  if (!shown && r.data?.error) {
     const general = $('[data-error="body"]', root);
     if (general) { general.textContent = errorText(r); general.hidden = false; shown = true; }
   }
@@ -174,9 +187,21 @@ const currentFilters = () => {
   return { status: p.get("status") ?? "", q: p.get("q") ?? "" };
 };
 
+/** A selector that finds `el`'s twin in a freshly rendered table, or null. */
+function focusKeyOf(el) {
+  if (el.id) return `#${CSS.escape(el.id)}`;
+  const th = el.closest("th[data-col]");
+  if (th) return `th[data-col="${CSS.escape(th.dataset.col)}"] a`;
+  if (el.classList.contains("row-select")) return `.row-select[value="${CSS.escape(el.value)}"]`;
+  if (el.matches("a[href]")) return `a[href="${CSS.escape(el.getAttribute("href"))}"]`;
+  const label = el.getAttribute("aria-label");
+  return label ? `[aria-label="${CSS.escape(label)}"]` : null;
+}
+
 async function loadTable(query) {
   const seq = ++table.seq;
   const res = await fetch(`/leads/table?${query}`, { credentials: "same-origin" });
+  if (signedOut(res)) return;
   const html = await res.text();
   if (seq !== table.seq) return;
   if (!res.ok) {
@@ -185,28 +210,27 @@ async function loadTable(query) {
     toast(msg, "error");
     return;
   }
-  if (table.editing) { table.stale = true; return; }
+  // A save in progress keeps its cell; the view asked for is loaded once it is done.
+  if (table.editing) { table.stale = query; return; }
   // Keyboard users keep their place: the control they used is focused again after the swap.
   const active = document.activeElement;
-  const focusKey = table.region.contains(active)
-    ? active.id ? `#${active.id}`
-      : active.closest("th[data-col]") ? `th[data-col="${active.closest("th").dataset.col}"] a`
-      : active.getAttribute("aria-label") ? `[aria-label="${active.getAttribute("aria-label")}"]`
-      : null
-    : null;
+  const focusKey = table.region.contains(active) && !active.classList.contains("cell") ? focusKeyOf(active) : null;
   const roving = $(".cell[tabindex='0']", table.region);
   const rovingAt = roving && { id: roving.closest("tr").dataset.id, field: roving.dataset.field };
   table.region.innerHTML = html;
-  const again = rovingAt && $(`tr[data-id="${rovingAt.id}"] .cell[data-field="${rovingAt.field}"]`, table.region);
-  rove(again || $(".cell", table.region));
-  if (again && active === roving) again.focus();
+  const again = rovingAt && $(`tr[data-id="${CSS.escape(rovingAt.id)}"] .cell[data-field="${CSS.escape(rovingAt.field)}"]`, table.region);
+  const first = $(".cell", table.region);
+  rove(again || first);
+  // A focused cell whose row left the view hands focus to the grid's new Tab stop.
+  if (active === roving) (again || first || $("#page-input", table.region))?.focus();
   // Only the range is announced; the whole table read aloud after every change would drown it.
   const range = $("#page-range", table.region)?.textContent ?? "";
   const announce = $("#table-announce");
   if (announce && announce.textContent !== range) announce.textContent = range;
   if (focusKey) {
     // A pager link that became disabled (last page) leaves focus on the page number instead.
-    const target = $(focusKey, table.region);
+    let target = null;
+    try { target = $(focusKey, table.region); } catch {}
     (target && target.tabIndex >= 0 ? target : $("#page-input", table.region))?.focus();
   }
   const wrap = $(".table-wrap", table.region);
@@ -265,6 +289,10 @@ function clearSelection() {
 
 /** Runs a bulk action over the selection in batches, showing progress. */
 async function runBulk(action, status) {
+  if (table.bulkRunning) return;
+  table.bulkRunning = true;
+  const controls = $$("#bulk-bar button, #bulk-bar select");
+  controls.forEach((c) => { c.disabled = true; });
   const bar = $("#bulk-progress");
   const progress = $("progress", bar);
   const label = $("span", bar);
@@ -302,8 +330,11 @@ async function runBulk(action, status) {
     }
   }
   bar.hidden = true;
+  controls.forEach((c) => { c.disabled = false; });
+  table.bulkRunning = false;
+  const verb = { delete: "deleted", requeue: "requeued", do_not_call: "added to the do-not-call list", set_status: "updated" }[action];
   if (failure) toast(errorText(failure), "error");
-  else toast(`${affected} lead(s) updated.`);
+  else toast(`${affected} lead(s) ${verb}.`);
   clearSelection();
   await loadTable(table.query);
 }
@@ -412,7 +443,7 @@ async function finishEdit(save, step = 0) {
     ed.cell.innerHTML = ed.html;
     table.editing = null;
     move();
-    if (table.stale) { table.stale = false; refreshTable(); }
+    if (table.stale) { const q = table.stale; table.stale = false; loadTable(typeof q === "string" ? q : table.query); }
     return;
   }
   ed.busy = true;
@@ -565,11 +596,11 @@ function setupLiveRegion() {
   const regions = $$("[data-live-region]");
   if (!regions.length) return;
   const reload = debounce(async () => {
-    const busy = (r) => $$("audio", r).some((a) => !a.paused) || $$("details[open]", r).length > 0
+    const busy = (r) => $$("audio", r).some((a) => !a.paused || a.currentTime > 0) || $$("details[open]", r).length > 0
       || (r.contains(document.activeElement) && document.activeElement.matches("input, select, textarea"));
     if (regions.some(busy)) return;
     const res = await fetch(location.href, { credentials: "same-origin" });
-    if (!res.ok) return;
+    if (signedOut(res) || !res.ok) return;
     const doc = new DOMParser().parseFromString(await res.text(), "text/html");
     const fresh = $$("[data-live-region]", doc);
     if (fresh.length !== regions.length) return;
@@ -651,17 +682,22 @@ function upload(url, file, onProgress) {
 function setupImport() {
   const input = $("#import-file");
   if (!input) return;
-  const state = { file: null, headers: [], mapping: {} };
+  const state = { file: null, headers: [], mapping: {}, seq: 0 };
   const bar = $("#import-progress"), error = $("#import-error");
   const preview = $("#import-preview"), result = $("#import-result");
 
   /** Shows an upload's progress, then the server's (rows read, then rows saved), polling
    *  the import's progress key while the request runs. */
   const tracker = (label, key) => {
-    const st = { upload: 0, server: null };
+    const st = { upload: 0, server: null, stopped: false };
     const paint = () => {
+      if (st.stopped) return;
       bar.hidden = false;
       const p = $("progress", bar), text = $("span", bar), s = st.server;
+      // Screen readers hear the phase when it changes, not every figure.
+      const phase = `${label}: ${s?.phase === "saving" ? "saving" : s?.phase === "checking" ? "looking for duplicates" : "reading the file"}`;
+      const announce = $("#import-announce");
+      if (announce && announce.textContent !== phase) announce.textContent = phase;
       if (s?.phase === "saving" && s.to_save) {
         p.value = Math.round((100 * s.saved) / s.to_save);
         text.textContent = `${label}: saving ${count(s.saved)} of ${count(s.to_save)} rows`;
@@ -679,7 +715,7 @@ function setupImport() {
       if (r.ok) { st.server = r.data; paint(); }
     }, 500);
     paint();
-    return { onUpload: (f) => { st.upload = f; paint(); }, stop: () => { clearInterval(timer); bar.hidden = true; } };
+    return { onUpload: (f) => { st.upload = f; paint(); }, stop: () => { st.stopped = true; clearInterval(timer); bar.hidden = true; } };
   };
   const mappingQuery = () => {
     const p = new URLSearchParams();
@@ -716,12 +752,16 @@ function setupImport() {
   };
 
   async function check() {
+    // Only the newest check may fill the report; importing waits until it is in.
+    const seq = ++state.seq;
     error.hidden = true;
     result.hidden = true;
+    $("#import-confirm").disabled = true;
     const key = progressKey();
     const track = tracker("Checking", key);
     const r = await upload(`/api/leads/import?dry_run=true&progress=${key}&${mappingQuery()}`, state.file, track.onUpload);
     track.stop();
+    if (seq !== state.seq) return;
     preview.hidden = false;
     const sample = $("#sample-table");
     if (!r.ok) {
@@ -783,6 +823,7 @@ function setupImport() {
   $("#import-confirm").addEventListener("click", async () => {
     const button = $("#import-confirm");
     button.disabled = true;
+    state.seq++; // a check still running must not reopen the preview afterwards
     const key = progressKey();
     const track = tracker("Importing", key);
     const r = await upload(`/api/leads/import?progress=${key}&${mappingQuery()}`, state.file, track.onUpload);
@@ -801,7 +842,10 @@ function setupImport() {
       // A data: URL, not a blob: one, so the page's strict CSP lets tests and tools read it back.
       link.href = `data:text/csv;charset=utf-8,${encodeURIComponent(rejectedCsv(report.headers, report.invalid))}`;
       link.hidden = false;
-    } else link.hidden = true;
+      const listed = new Set(report.invalid.map((i) => i.row)).size;
+      $("#rejected-note").textContent = report.invalid_count > listed
+        ? `The file holds the first ${count(listed)} of ${count(report.invalid_count)} rejected rows.` : "";
+    } else { link.hidden = true; $("#rejected-note").textContent = ""; }
     toast(`${report.imported} lead(s) imported.`);
     result.scrollIntoView({ behavior: "smooth" });
   });
@@ -879,6 +923,7 @@ function setupApiForms() {
       showFieldErrors(form, { data: {} });
       $$("[data-error]", form).forEach((el) => { el.hidden = true; });
       form.dataset.user = button.dataset.resetPassword;
+      form.dataset.self = button.dataset.self ?? "false";
       $("#reset-password-who").textContent = button.dataset.email;
       resetDialog.showModal();
       $("#reset-password-input").focus();
@@ -895,6 +940,8 @@ function setupApiForms() {
       submit.disabled = false;
       if (!r.ok) { showFieldErrors(form, r); return; }
       resetDialog.close();
+      // Resetting one's own password ends one's own sessions too.
+      if (form.dataset.self === "true") { toLogin(); return; }
       toast("Password changed. The user is signed out everywhere.");
     });
   }
@@ -919,6 +966,7 @@ function setupApiForms() {
     dncImport.reset();
     // Re-read the list in place, so the result above stays on screen.
     const res = await fetch(location.href, { credentials: "same-origin" });
+    if (signedOut(res)) return;
     const fresh = res.ok && $("#dnc-list", new DOMParser().parseFromString(await res.text(), "text/html"));
     if (fresh) $("#dnc-list").innerHTML = fresh.innerHTML;
   });

@@ -108,6 +108,9 @@ async fn today_counts_calls_bookings_and_cost(app: TestApp) {
     assert_eq!(t["calls"], 0);
     let page = app.get_json("/api/call-logs?outcome=not_connected").await;
     assert_eq!(page["total"], 0);
+    // A page past the end of the call list shows the last page, not an empty one.
+    let html = app.get("/calls?page=40").await.text().await.unwrap();
+    assert!(html.contains("1–2 of 2"), "clamped to the last page");
     for bad in [
         "outcome=won",
         "from=yesterday",

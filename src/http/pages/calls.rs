@@ -80,8 +80,16 @@ pub async fn calls_page(
             .filter(|(field, _)| *field == name)
             .map(|(_, m)| m.clone())
     };
-    let (page, per_page) = page_params(params.page, params.per_page).unwrap_or((1, PAGE_SIZES[2]));
-    let (items, total) = state.store.list_call_logs(&filter, page, per_page).await?;
+    let (mut page, per_page) =
+        page_params(params.page, params.per_page).unwrap_or((1, PAGE_SIZES[2]));
+    let (mut items, total) = state.store.list_call_logs(&filter, page, per_page).await?;
+    // Past the end (a hand-edited address, or fewer calls than when the link was made).
+    let last_page =
+        u32::try_from((total.max(1) as u64).div_ceil(u64::from(per_page))).unwrap_or(u32::MAX);
+    if items.is_empty() && page > last_page {
+        page = last_page;
+        items = state.store.list_call_logs(&filter, page, per_page).await?.0;
+    }
     let totals = state.store.call_totals(&filter).await?;
     let names = state
         .store

@@ -206,11 +206,22 @@ pub async fn settings_page(
         .collect();
     let dnc_q = view.dnc_q.unwrap_or_default();
     let digits = search_digits(Some(&dnc_q));
-    let page = view.dnc_page.unwrap_or(1).clamp(1, 1_000_000);
-    let (entries, dnc_total) = state
+    let mut page = view.dnc_page.unwrap_or(1).clamp(1, 1_000_000);
+    let (mut entries, dnc_total) = state
         .store
         .list_dnc(digits.as_deref(), page, DNC_PER_PAGE)
         .await?;
+    // Past the end (the last number of the last page was just removed): show the last page.
+    let last_page = u32::try_from((dnc_total.max(1) as u64).div_ceil(u64::from(DNC_PER_PAGE)))
+        .unwrap_or(u32::MAX);
+    if entries.is_empty() && page > last_page {
+        page = last_page;
+        entries = state
+            .store
+            .list_dnc(digits.as_deref(), page, DNC_PER_PAGE)
+            .await?
+            .0;
+    }
     let shown_from = u64::from(page - 1) * u64::from(DNC_PER_PAGE);
     let dnc_range = if entries.is_empty() {
         String::new()

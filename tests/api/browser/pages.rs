@@ -141,6 +141,20 @@ async fn settings_are_validated_next_to_the_field_and_saved() {
     let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
     sign_in(&browser, &app).await;
     browser.goto(&app.url("/settings")).await;
+    // The template previews fill in, and no error shows on a page nobody has touched.
+    browser
+        .wait_until(
+            "[...document.querySelectorAll('[data-preview=subject]')].every(e => e.textContent.length > 0)",
+            TIMEOUT,
+        )
+        .await;
+    let errors = browser
+        .execute(
+            "return [...document.querySelectorAll('.form-error, .field-error')].filter(e => !e.hidden && e.offsetParent).map(e => e.textContent)",
+            vec![],
+        )
+        .await;
+    assert_eq!(errors, json!([]), "no error on a fresh settings page");
     let retry = browser.wait_for("#retry_interval", TIMEOUT).await;
     browser.clear(&retry).await;
     browser.send_keys(&retry, "0").await;
