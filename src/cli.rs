@@ -313,6 +313,7 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         dialer: crate::dialer::DialerOptions {
             max_call: std::time::Duration::from_secs(args.dialer.max_call_seconds),
             dial_grace: std::time::Duration::from_secs(args.dialer.dial_grace_seconds),
+            retry_base: std::time::Duration::from_secs(args.dialer.retry_seconds),
             booking_link: args.dialer.calcom_booking_link.clone(),
             ..Default::default()
         },

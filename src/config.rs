@@ -182,6 +182,9 @@ pub struct DialerArgs {
     /// placed (its process died): it goes back to the queue with its attempt.
     #[arg(long, env = "DIALER_DIAL_GRACE_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=86400))]
     pub dial_grace_seconds: u64,
+    /// First wait before retrying a dial VAPI could not take (doubles each time in a row).
+    #[arg(long, env = "DIALER_RETRY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub retry_seconds: u64,
 }
 
 impl fmt::Debug for DialerArgs {

@@ -51,6 +51,9 @@ pub struct DialerOptions {
     /// or a webhook) after this long was never placed: its process stopped between claim and
     /// dial. It goes back to the queue without using up the attempt.
     pub dial_grace: Duration,
+    /// The first back-off after a dial VAPI could not take (timeout, 429, 5xx); it doubles
+    /// with each failure in a row.
+    pub retry_base: Duration,
     /// The public booking page offered in emails (`CALCOM_BOOKING_LINK`).
     pub booking_link: String,
 }
@@ -61,6 +64,7 @@ impl Default for DialerOptions {
             max_call: Duration::from_secs(600),
             stale_margin: Duration::from_secs(300),
             dial_grace: Duration::from_secs(120),
+            retry_base: Duration::from_secs(60),
             booking_link: String::new(),
         }
     }
@@ -103,6 +107,16 @@ pub struct Dialer {
     schedule: Arc<(AtomicI64, AtomicI64)>,
     /// Signalled when a call ends and frees a slot, so the scheduler refills it at once.
     pub(crate) wake: Arc<Notify>,
+    zones: Arc<std::sync::Mutex<ZoneCache>>,
+}
+
+/// What the claim needs to know about zones, kept between claims: the zones open this
+/// minute (windows are set in minutes), and the zones that hold waiting leads (refreshed
+/// by every tick). Claims then name only the few zones worth asking for.
+#[derive(Default)]
+struct ZoneCache {
+    open: Option<(Millis, CallWindow, Arc<Vec<String>>)>,
+    waiting: Option<Arc<std::collections::HashSet<String>>>,
 }
 
 /// Leads with unknown zones are never claimed (the claim takes only open zones), so moving
@@ -149,6 +163,7 @@ impl Dialer {
             tick_lock: Arc::new(Mutex::new(None)),
             schedule: Arc::new((AtomicI64::new(0), AtomicI64::new(0))),
             wake: Arc::new(Notify::new()),
+            zones: Arc::default(),
         }
     }
 
@@ -194,19 +209,84 @@ impl Dialer {
             }
         }
         drop(last_sweep);
+        // New leads may be in zones no lead was in before.
+        let waiting = self.store.waiting_zones().await?;
+        self.zone_cache().waiting = Some(Arc::new(waiting.into_iter().collect()));
         self.dial_due(&settings, &mut summary).await?;
         Ok(summary)
     }
 
-    /// Fills the slots that calls ending have freed: claims and dials only, without the
-    /// tick's upkeep. Runs beside ticks; the claim keeps them from dialing a lead twice.
-    pub async fn refill(&self) -> anyhow::Result<TickSummary> {
-        let mut summary = TickSummary::default();
+    fn zone_cache(&self) -> std::sync::MutexGuard<'_, ZoneCache> {
+        self.zones.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The zones whose window is open at `now` and that hold waiting leads, and whether
+    /// leads wait elsewhere (in zones outside their hours).
+    async fn dialable_zones(
+        &self,
+        window: CallWindow,
+        now: Millis,
+    ) -> anyhow::Result<(Vec<String>, bool)> {
+        let minute = now.div_euclid(60_000);
+        let cached = {
+            let cache = self.zone_cache();
+            let open = cache
+                .open
+                .as_ref()
+                .filter(|(m, w, _)| *m == minute && *w == window)
+                .map(|(_, _, zones)| zones.clone());
+            (open, cache.waiting.clone())
+        };
+        let open = match cached.0 {
+            Some(open) => open,
+            None => {
+                let open = Arc::new(open_zones(&window, now));
+                self.zone_cache().open = Some((minute, window, open.clone()));
+                open
+            }
+        };
+        let waiting = match cached.1 {
+            Some(waiting) => waiting,
+            None => {
+                let waiting: Arc<std::collections::HashSet<String>> =
+                    Arc::new(self.store.waiting_zones().await?.into_iter().collect());
+                self.zone_cache().waiting = Some(waiting.clone());
+                waiting
+            }
+        };
+        let zones: Vec<String> = open
+            .iter()
+            .filter(|z| waiting.contains(*z))
+            .cloned()
+            .collect();
+        Ok((zones, !waiting.is_empty()))
+    }
+
+    /// Fills the slots that calls ending have freed: claims only, without the tick's
+    /// upkeep, and starts each dial in `dials` rather than waiting for it, so one slow
+    /// answer from VAPI holds up no other slot. Runs beside ticks; the claim keeps them from
+    /// dialing a lead twice. Returns how many leads it claimed.
+    pub async fn refill(&self, dials: &mut tokio::task::JoinSet<bool>) -> anyhow::Result<u64> {
         let settings = self.store.settings().await?;
-        if settings.automation_enabled && self.vapi.is_some() {
-            self.dial_due(&settings, &mut summary).await?;
+        if !settings.automation_enabled {
+            return Ok(0);
         }
-        Ok(summary)
+        let mut summary = TickSummary::default();
+        let Some((claimed, now)) = self.claim(&settings, &mut summary).await? else {
+            return Ok(0);
+        };
+        let n = claimed.len() as u64;
+        let settings = Arc::new(settings);
+        for lead in claimed {
+            let (dialer, settings) = (self.clone(), settings.clone());
+            dials.spawn(async move {
+                let Some(vapi) = &dialer.vapi else {
+                    return false;
+                };
+                dialer.dial(vapi, lead, now, &settings).await
+            });
+        }
+        Ok(n)
     }
 
     /// Claims due leads up to the cap and places their calls.
@@ -214,11 +294,38 @@ impl Dialer {
         let Some(vapi) = &self.vapi else {
             return Ok(());
         };
-        let now = self.clock.now();
-        let zones = open_zones(&settings.call_window(), now);
-        if zones.is_empty() {
-            summary.skip("outside_calling_hours", 1);
+        let Some((claimed, now)) = self.claim(settings, summary).await? else {
             return Ok(());
+        };
+        let dials = claimed
+            .into_iter()
+            .map(|lead| self.dial(vapi, lead, now, settings));
+        for ok in futures_util::future::join_all(dials).await {
+            if ok {
+                summary.dialed += 1;
+            } else {
+                summary.failed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims the leads due now, up to the cap; `None` when there is nothing to dial.
+    async fn claim(
+        &self,
+        settings: &Settings,
+        summary: &mut TickSummary,
+    ) -> anyhow::Result<Option<(Vec<ClaimedLead>, Millis)>> {
+        if self.vapi.is_none() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let (zones, waiting) = self.dialable_zones(settings.call_window(), now).await?;
+        if zones.is_empty() {
+            if waiting {
+                summary.skip("outside_calling_hours", 1);
+            }
+            return Ok(None);
         }
         let claimed = self
             .store
@@ -235,19 +342,9 @@ impl Dialer {
             if calling >= settings.max_calls_batch {
                 summary.skip("concurrency_cap", 1);
             }
-            return Ok(());
+            return Ok(None);
         }
-        let dials = claimed
-            .into_iter()
-            .map(|lead| self.dial(vapi, lead, now, settings));
-        for ok in futures_util::future::join_all(dials).await {
-            if ok {
-                summary.dialed += 1;
-            } else {
-                summary.failed += 1;
-            }
-        }
-        Ok(())
+        Ok(Some((claimed, now)))
     }
 
     /// Places one claimed lead's call; true when VAPI accepted it.
@@ -319,6 +416,7 @@ impl Dialer {
                             &lead,
                             now,
                             retry_after,
+                            self.options.retry_base,
                             &err.to_string(),
                             settings,
                         )
@@ -365,11 +463,14 @@ impl Dialer {
                     }),
                 },
                 // Never placed (the process stopped between claim and dial), or VAPI is no
-                // longer configured: hand the lead back without using up the attempt.
-                _ => Some(settle::FinishedCall {
-                    ended_reason: "worker-shutdown".into(),
-                    stated: None,
-                }),
+                // longer configured: the lead goes back, due at once, without using up the
+                // attempt or counting as a failed dial.
+                _ => {
+                    if self.hand_back(stale.lead_id, stale.attempt).await? {
+                        settled += 1;
+                    }
+                    None
+                }
             };
             if let Some(finished) = outcome
                 && self
@@ -380,6 +481,34 @@ impl Dialer {
             }
         }
         Ok(settled)
+    }
+
+    /// Returns a claimed lead whose call was never placed to the queue, due now.
+    async fn hand_back(&self, lead_id: uuid::Uuid, attempt: i64) -> anyhow::Result<bool> {
+        let (_, attempts, dial_failures) = self.store.lead_schedule_facts(lead_id).await?;
+        let now = self.clock.now();
+        let settlement = LeadSettlement {
+            // `attempts` still counts the claim that is being given back.
+            status: if attempts <= 1 {
+                "pending"
+            } else {
+                "no_answer"
+            },
+            reason: Some("handed back: the server that claimed it stopped before dialing".into()),
+            next_call_at: Some(now),
+            refund_attempt: true,
+            dial_failures,
+            do_not_call: false,
+            email: None,
+        };
+        let done = self
+            .store
+            .settle_lead(lead_id, attempt, &settlement, now)
+            .await?;
+        if done {
+            self.wake.notify_one();
+        }
+        Ok(done)
     }
 
     /// Applies a finished call to its lead (once: later reports change nothing).

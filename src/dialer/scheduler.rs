@@ -14,7 +14,7 @@ use super::{Dialer, TickSummary};
 
 /// How long a refill waits after the first call ends, so calls ending together are
 /// refilled by one claim.
-const REFILL_PAUSE: Duration = Duration::from_millis(100);
+const REFILL_PAUSE: Duration = Duration::from_millis(25);
 
 /// The running scheduler; [`Scheduler::stop`] ends it cleanly.
 pub struct Scheduler {
@@ -71,18 +71,29 @@ impl Scheduler {
         let refills = {
             let mut stopped = stopped;
             tokio::spawn(async move {
+                let mut dials = tokio::task::JoinSet::new();
                 loop {
                     tokio::select! {
                         _ = dialer.wake.notified() => {}
-                        _ = stopped.changed() => return,
+                        // Finished dials are reaped as they end.
+                        Some(_) = dials.join_next(), if !dials.is_empty() => continue,
+                        _ = stopped.changed() => break,
                     }
                     let until = Instant::now() + REFILL_PAUSE;
                     tokio::select! {
                         _ = tokio::time::sleep_until(until.into()) => {}
-                        _ = stopped.changed() => return,
+                        _ = stopped.changed() => break,
                     }
-                    log("refill", dialer.refill().await);
+                    match dialer.refill(&mut dials).await {
+                        Ok(n) if n > 0 => tracing::debug!(claimed = n, "dialer refill"),
+                        Ok(_) => {}
+                        Err(err) => {
+                            tracing::warn!(error.cause_chain = ?err, "dialer refill failed")
+                        }
+                    }
                 }
+                // Stopping: the calls being placed are placed and recorded.
+                while dials.join_next().await.is_some() {}
             })
         };
         Scheduler {

@@ -122,11 +122,13 @@ pub fn decide(
 }
 
 /// A dial VAPI could not take right now (timeout, 429, 5xx): back to the queue with an
-/// exponential back-off, the attempt given back; `error` after too many in a row.
+/// exponential back-off from `base` (and never sooner than VAPI's `Retry-After`), the
+/// attempt given back; `error` after too many in a row.
 pub fn transient_failure(
     lead: &ClaimedLead,
     now: Millis,
     retry_after: Option<Duration>,
+    base: Duration,
     message: &str,
     settings: &Settings,
 ) -> LeadSettlement {
@@ -144,8 +146,7 @@ pub fn transient_failure(
             email: None,
         };
     }
-    let backoff =
-        Duration::from_secs(60 << (failures - 1).clamp(0, 10)).max(retry_after.unwrap_or_default());
+    let backoff = (base * (1 << (failures - 1).clamp(0, 10))).max(retry_after.unwrap_or_default());
     LeadSettlement {
         status: if lead.call_attempts <= 1 {
             "pending"

@@ -194,9 +194,12 @@ impl Store {
         let Some((lead_id, attempt)) = meta else {
             return Ok(None);
         };
-        // The webhook beat the create-call response: attach the id to the attempt's row.
+        // The webhook beat the create-call response: attach the id to the attempt's row. The
+        // response may be recorded at this very moment by the server that dialed, so a row
+        // that already holds this same id counts as found, not as someone else's call.
         let attached = write!(self, notify Calls; pool => sqlx::query(
-            "UPDATE call_logs SET vapi_call_id = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4 AND vapi_call_id IS NULL",
+            "UPDATE call_logs SET vapi_call_id = $1, updated_at = $2 WHERE lead_id = $3 AND attempt = $4 \
+             AND (vapi_call_id IS NULL OR vapi_call_id = $1)",
         )
         .bind(vapi_call_id)
         .bind(crate::domain::now_millis())

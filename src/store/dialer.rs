@@ -118,6 +118,21 @@ impl Store {
         }))
     }
 
+    /// The time zones of leads waiting to be called (pending or no answer): a walk of the
+    /// zone index, one seek per zone, so it costs little however many leads wait.
+    pub async fn waiting_zones(&self) -> StoreResult<Vec<String>> {
+        Ok(read!(self, pool => sqlx::query_scalar::<_, String>(
+            "WITH RECURSIVE z (tz) AS ( \
+               SELECT MIN(timezone) FROM leads WHERE status IN ('pending', 'no_answer') \
+               UNION ALL \
+               SELECT (SELECT MIN(timezone) FROM leads WHERE status IN ('pending', 'no_answer') AND timezone > z.tz) \
+               FROM z WHERE z.tz IS NOT NULL) \
+             SELECT tz FROM z WHERE tz IS NOT NULL",
+        )
+        .fetch_all(pool)
+        .await?))
+    }
+
     /// Counts leads in `calling` (the slots in use).
     pub async fn count_calling(&self) -> StoreResult<i64> {
         Ok(

@@ -4,6 +4,7 @@ mod auth;
 mod browser;
 mod call_logs;
 mod cli;
+mod cluster;
 mod dashboard;
 mod dialer;
 mod emails;

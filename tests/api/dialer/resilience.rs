@@ -23,20 +23,21 @@ async fn a_crash_between_claim_and_dial_loses_and_repeats_nothing(app: TestApp) 
         0,
         "its slot stays taken while it might still be dialing"
     );
-    // After the longest call plus the margin, the lead is handed back with its attempt.
-    app.advance(Duration::from_secs(16 * 60));
+    // Within the dial grace (two minutes) nothing moves: the dial may still be on its way.
+    app.advance(Duration::from_secs(90));
+    assert_eq!(app.tick().await["reconciled"], 0);
+    // After it, the claim is handed back with its attempt, and dialed again at once.
+    app.advance(Duration::from_secs(31));
     let s = app.tick().await;
     assert_eq!(s["reconciled"], 1, "{s}");
+    assert_eq!(s["dialed"], 1, "due again at once: {s}");
+    assert_eq!(app.vapi.requests().len(), 1, "dialed exactly once");
     let l = lead(&app, &id).await;
     assert_eq!(
         (l["status"].as_str(), l["call_attempts"].as_i64()),
-        (Some("pending"), Some(0)),
-        "{l}"
+        (Some("calling"), Some(1)),
+        "the attempt given back was used once: {l}"
     );
-    app.advance(Duration::from_secs(6 * 60));
-    assert_eq!(app.tick().await["dialed"], 1);
-    assert_eq!(app.vapi.requests().len(), 1, "dialed exactly once");
-    assert_eq!(lead(&app, &id).await["call_attempts"], 1);
 }
 
 async fn a_vapi_timeout_waits_for_the_calls_own_webhooks(app: TestApp) {
@@ -86,15 +87,18 @@ async fn a_timed_out_call_that_never_happened_is_handed_back(app: TestApp) {
     app.vapi.push_script(Script::Delay(Duration::from_secs(3)));
     app.tick().await;
     assert_eq!(lead(&app, &id).await["status"], "calling");
-    // No webhook ever comes: after the longest call plus the margin, the lead goes back.
-    app.advance(Duration::from_secs(16 * 60));
-    assert_eq!(app.tick().await["reconciled"], 1);
-    let l = lead(&app, &id).await;
+    // No webhook ever confirms the call: after the dial grace the lead goes back with its
+    // attempt, due at once.
+    app.advance(Duration::from_secs(121));
+    let s = app.tick().await;
+    assert_eq!(s["reconciled"], 1, "{s}");
+    let calls = app.get_json(&format!("/api/call-logs?lead_id={id}")).await;
     assert_eq!(
-        (l["status"].as_str(), l["call_attempts"].as_i64()),
-        (Some("pending"), Some(0)),
-        "{l}"
+        calls["items"][0]["attempt"], 3,
+        "the next try is a new call record: {calls}"
     );
+    let l = lead(&app, &id).await;
+    assert_eq!(l["call_attempts"], 1, "one attempt in use, not three: {l}");
 }
 
 async fn calendar_outages_get_answers_the_agent_can_use(app: TestApp) {
