@@ -207,11 +207,6 @@ impl LeadFilter {
     }
 }
 
-/// The PostgreSQL expression the trigram index covers (migration 0007); the separator keeps
-/// a match from spanning two columns.
-const PG_SEARCH_DOC: &str =
-    "lower(company_name || E'\\x1f' || contact_name || E'\\x1f' || email || E'\\x1f' || phone)";
-
 fn search_clause(
     engine: Engine,
     search: SearchPath,
@@ -243,13 +238,14 @@ fn search_clause(
             format!("({})", ors.join(" OR "))
         }
         (Engine::Postgres, _) => {
+            // `lead_search.doc` is the four columns, lowercased, with a trigram index (0007).
             binds.push(Bind::Text(format!("%{}%", escape_like(&q.to_lowercase()))));
-            let mut sql = format!("{PG_SEARCH_DOC} LIKE ${} ESCAPE '\\'", binds.len());
+            let mut like = format!("doc LIKE ${} ESCAPE '\\'", binds.len());
             if let Some(d) = digits {
                 binds.push(Bind::Text(format!("%{d}%")));
-                sql = format!("({sql} OR {PG_SEARCH_DOC} LIKE ${})", binds.len());
+                like = format!("({like} OR doc LIKE ${})", binds.len());
             }
-            sql
+            format!("id IN (SELECT lead_id FROM lead_search WHERE {like})")
         }
     }
 }

@@ -338,6 +338,12 @@ async fn cells_edit_inline_with_enter_escape_and_tab() {
         )
         .await;
     browser.press(ESCAPE).await;
+    browser
+        .wait_until(
+            "document.activeElement.dataset.field === 'timezone' && !document.querySelector('td.editing')",
+            TIMEOUT,
+        )
+        .await;
 
     // The cells are one Tab stop; arrow keys move between them like a spreadsheet.
     let focused = "return [document.activeElement.dataset.field ?? null, \
