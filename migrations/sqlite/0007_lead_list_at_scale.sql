@@ -27,16 +27,16 @@ CREATE TRIGGER lead_counts_update AFTER UPDATE OF status ON leads WHEN NEW.statu
     UPDATE lead_counts SET n = n + 1 WHERE status = NEW.status;
 END;
 
--- Substring search through a trigram index (case and accents folded). The full-text table
--- is keyed by `lead_search_ids.rid`, an INTEGER PRIMARY KEY, because a plain table's
--- implicit rowid may change under VACUUM and the index would then point at other leads.
+-- Substring search through a trigram index (case folded). The full-text table is keyed by
+-- `lead_search_ids.rid`, an INTEGER PRIMARY KEY, because a plain table's implicit rowid may
+-- change under VACUUM and the index would then point at other leads. Only options SQLite
+-- 3.34 knows are used, so the sqlite3 shell of older systems can still write to the file.
 CREATE TABLE lead_search_ids (
     rid     INTEGER PRIMARY KEY,
     lead_id BLOB    NOT NULL UNIQUE
 );
 CREATE VIRTUAL TABLE lead_search USING fts5(
-    company_name, contact_name, email, phone,
-    content = '', contentless_delete = 1, tokenize = 'trigram remove_diacritics 1'
+    company_name, contact_name, email, phone, tokenize = 'trigram'
 );
 INSERT INTO lead_search_ids (lead_id) SELECT id FROM leads ORDER BY created_at, id;
 INSERT INTO lead_search (rowid, company_name, contact_name, email, phone)
