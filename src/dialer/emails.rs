@@ -10,7 +10,7 @@ use crate::{
     email::{self, EmailKind},
     integrations::{ProviderError, resend::Email as ResendEmail},
     store::{
-        dialer::{LeadSettlement, QueuedEmail},
+        dialer::{LeadSettlement, QueuedEmail, SettleFacts},
         outbox::MAX_EMAIL_ATTEMPTS,
         settings::Settings,
     },
@@ -18,19 +18,18 @@ use crate::{
 
 impl Dialer {
     /// The follow-up email an outcome calls for, rendered for the lead.
-    pub(super) async fn follow_up_for(
+    pub(super) fn follow_up_for(
         &self,
-        lead_id: uuid::Uuid,
+        lead: &SettleFacts,
         s: &LeadSettlement,
         settings: &Settings,
-    ) -> anyhow::Result<Option<QueuedEmail>> {
+    ) -> Option<QueuedEmail> {
         let kind = match (s.status, s.next_call_at) {
             ("scheduled", _) => EmailKind::BookingConfirmation,
             ("not_interested", _) => EmailKind::ThankYou,
             ("no_answer", None) => EmailKind::FinalFollowUp,
-            _ => return Ok(None),
+            _ => return None,
         };
-        let lead = self.store.get_lead(lead_id).await?;
         let meeting_time = match (lead.booking_start_at, TimeZone::get(&lead.timezone)) {
             (Some(ms), Ok(tz)) => Timestamp::from_millisecond(ms)
                 .map(|ts| tools::spoken(ts, &tz))
@@ -44,12 +43,12 @@ impl Dialer {
             booking_link: &self.options.booking_link,
         };
         let (subject, body) = email::render(kind, &settings.email_template(kind), &values);
-        Ok(Some(QueuedEmail {
+        Some(QueuedEmail {
             kind: kind.as_str(),
-            to: lead.email,
+            to: lead.email.clone(),
             subject,
             body,
-        }))
+        })
     }
 
     /// Sends due emails from the outbox; returns (sent, not sent).

@@ -447,13 +447,23 @@ impl Dialer {
                 (Some(id), Some(vapi)) => match vapi.get_call(id).await {
                     Ok(call) if call.status.as_deref() == Some("ended") => {
                         let report = settle::report_from_call(&call.raw);
-                        self.store
-                            .record_call_report(stale.lead_id, stale.attempt, &report)
-                            .await?;
-                        Some(settle::FinishedCall {
-                            ended_reason: report.ended_reason.unwrap_or_default(),
-                            stated: report.outcome,
-                        })
+                        let finished = settle::FinishedCall {
+                            ended_reason: report.ended_reason.clone().unwrap_or_default(),
+                            stated: report.outcome.clone(),
+                        };
+                        if self
+                            .finish_call(
+                                stale.lead_id,
+                                stale.attempt,
+                                &finished,
+                                settings,
+                                Some(&report),
+                            )
+                            .await?
+                        {
+                            settled += 1;
+                        }
+                        None
                     }
                     // Still running (or VAPI is down): wait, unless it is far past any real call.
                     _ if now - stale.last_called_at.unwrap_or(now) < 3 * limit => None,
@@ -474,7 +484,7 @@ impl Dialer {
             };
             if let Some(finished) = outcome
                 && self
-                    .finish_call(stale.lead_id, stale.attempt, &finished, settings)
+                    .finish_call(stale.lead_id, stale.attempt, &finished, settings, None)
                     .await?
             {
                 settled += 1;
@@ -511,36 +521,33 @@ impl Dialer {
         Ok(done)
     }
 
-    /// Applies a finished call to its lead (once: later reports change nothing).
+    /// Applies a finished call to its lead (once: later reports change nothing), and
+    /// files its end-of-call report when there is one, in the same transaction.
     pub async fn finish_call(
         &self,
         lead_id: uuid::Uuid,
         attempt: i64,
         finished: &settle::FinishedCall,
         settings: &Settings,
+        report: Option<&crate::store::call_logs::CallReport>,
     ) -> anyhow::Result<bool> {
-        let (booking_uid, opted_out) = self
-            .store
-            .call_facts(lead_id, attempt)
-            .await
-            .unwrap_or((None, false));
-        // `attempt` names the call; the lead's attempt count is what max_attempts limits.
-        let (timezone, attempts, dial_failures) = self.store.lead_schedule_facts(lead_id).await?;
+        let facts = self.store.settle_facts(lead_id, attempt).await?;
         let now = self.clock.now();
+        // `attempt` names the call; the lead's attempt count is what max_attempts limits.
         let mut settlement = settle::decide(
             finished,
-            booking_uid.is_some(),
-            opted_out,
-            attempts,
-            &timezone,
-            dial_failures,
+            facts.booking_uid.is_some(),
+            facts.opted_out,
+            facts.call_attempts,
+            &facts.timezone,
+            facts.dial_failures,
             now,
             settings,
         );
-        settlement.email = self.follow_up_for(lead_id, &settlement, settings).await?;
+        settlement.email = self.follow_up_for(&facts, &settlement, settings);
         let settled = self
             .store
-            .settle_lead(lead_id, attempt, &settlement, now)
+            .settle_with_report(lead_id, attempt, &settlement, report, now)
             .await?;
         if settled {
             self.wake.notify_one();

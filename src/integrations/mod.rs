@@ -103,11 +103,13 @@ impl ProviderError {
 }
 
 /// `Transient`: the provider answered with something we could not read.
+/// A success status with a body we cannot read. The provider said yes to something, so
+/// it may have acted (placed the call, sent the email): treated like an answer that never
+/// came, which is never blindly repeated.
 pub(crate) fn garbled(provider: &'static str, what: &str) -> ProviderError {
-    ProviderError::Transient {
+    ProviderError::Unanswered {
         provider,
         message: format!("answered {what}"),
-        retry_after: None,
     }
 }
 

@@ -54,6 +54,34 @@ const COLUMNS: &str = "id, lead_id, vapi_call_id, attempt, call_status, initiate
     ended_reason, recording_url, stereo_recording_url, duration_seconds, cost, summary, transcript, \
     outcome, structured_data, booking_uid, opted_out, created_at, updated_at";
 
+/// The statement filling a call log from its end-of-call report, bound for whichever
+/// engine runs it (a settlement runs it inside its own transaction).
+macro_rules! report_query {
+    ($report:expr, $lead_id:expr, $attempt:expr, $now:expr) => {{
+        let report = $report;
+        sqlx::query(
+            "UPDATE call_logs SET call_status = 'ended', ended_at = $1, ended_reason = $2, recording_url = $3, \
+             stereo_recording_url = $4, duration_seconds = $5, cost = $6, summary = $7, transcript = $8, \
+             outcome = $9, report = $10, updated_at = $11, structured_data = $14 WHERE lead_id = $12 AND attempt = $13",
+        )
+        .bind(report.ended_at)
+        .bind(&report.ended_reason)
+        .bind(&report.recording_url)
+        .bind(&report.stereo_recording_url)
+        .bind(report.duration_seconds)
+        .bind(report.cost)
+        .bind(&report.summary)
+        .bind(&report.transcript)
+        .bind(&report.outcome)
+        .bind(&report.raw)
+        .bind($now)
+        .bind($lead_id)
+        .bind($attempt)
+        .bind(&report.structured_data)
+    }};
+}
+pub(crate) use report_query;
+
 /// Writes stored JSON text as JSON (null when absent or unreadable).
 fn json_text<S: serde::Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
     let value = text
@@ -240,28 +268,9 @@ impl Store {
         attempt: i64,
         report: &CallReport,
     ) -> StoreResult<()> {
-        write!(self, notify Calls; pool => sqlx::query(
-            "UPDATE call_logs SET call_status = 'ended', ended_at = $1, ended_reason = $2, recording_url = $3, \
-             stereo_recording_url = $4, duration_seconds = $5, cost = $6, summary = $7, transcript = $8, \
-             outcome = $9, report = $10, updated_at = $11, structured_data = $14 WHERE lead_id = $12 AND attempt = $13",
-        )
-        .bind(report.ended_at)
-        .bind(&report.ended_reason)
-        .bind(&report.recording_url)
-        .bind(&report.stereo_recording_url)
-        .bind(report.duration_seconds)
-        .bind(report.cost)
-        .bind(&report.summary)
-        .bind(&report.transcript)
-        .bind(&report.outcome)
-        .bind(&report.raw)
-        .bind(crate::domain::now_millis())
-        .bind(lead_id)
-        .bind(attempt)
-        .bind(&report.structured_data)
-        .execute(pool)
-        .await?
-        .rows_affected());
+        let now = crate::domain::now_millis();
+        write!(self, notify Calls; pool =>
+            report_query!(report, lead_id, attempt, now).execute(pool).await?.rows_affected());
         Ok(())
     }
 

@@ -94,6 +94,11 @@ impl Changes {
         self.all.send_modify(|v| add(v, topic));
     }
 
+    /// The current counters.
+    pub fn versions(&self) -> Versions {
+        *self.all.borrow()
+    }
+
     /// Every change, wherever it was made.
     pub fn subscribe(&self) -> watch::Receiver<Versions> {
         self.all.subscribe()

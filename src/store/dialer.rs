@@ -63,6 +63,21 @@ pub struct LeadSettlement {
     pub email: Option<QueuedEmail>,
 }
 
+/// What settling a call reads: the call's booking and opt-out, and the lead's schedule
+/// and the fields its follow-up email uses.
+#[derive(Debug, Clone, FromRow)]
+pub struct SettleFacts {
+    pub booking_uid: Option<String>,
+    pub opted_out: bool,
+    pub timezone: String,
+    pub call_attempts: i64,
+    pub dial_failures: i64,
+    pub email: String,
+    pub contact_name: String,
+    pub company_name: String,
+    pub booking_start_at: Option<Millis>,
+}
+
 /// An email to queue with a settlement.
 #[derive(Debug, Clone)]
 pub struct QueuedEmail {
@@ -252,8 +267,27 @@ impl Store {
         s: &LeadSettlement,
         now: Millis,
     ) -> StoreResult<bool> {
+        self.settle_with_report(lead_id, attempt, s, None, now)
+            .await
+    }
+
+    /// [`Store::settle_lead`], recording the call's end-of-call report in the same
+    /// transaction (the report is kept even when the lead has moved on).
+    pub async fn settle_with_report(
+        &self,
+        lead_id: Uuid,
+        attempt: i64,
+        s: &LeadSettlement,
+        report: Option<&super::call_logs::CallReport>,
+        now: Millis,
+    ) -> StoreResult<bool> {
         Ok(write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin().await?;
+            if let Some(report) = report {
+                super::call_logs::report_query!(report, lead_id, attempt, now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let done = sqlx::query(
                 "UPDATE leads SET status = $1, status_reason = $2, next_call_at = $3, \
                  call_attempts = call_attempts - $4, dial_failures = $5, updated_at = $6 \
@@ -323,6 +357,20 @@ impl Store {
         .bind(unconfirmed)
         .fetch_all(pool)
         .await?))
+    }
+
+    /// Everything settling a call needs to know about it and its lead, in one read.
+    pub async fn settle_facts(&self, lead_id: Uuid, attempt: i64) -> StoreResult<SettleFacts> {
+        read!(self, pool => sqlx::query_as::<_, SettleFacts>(
+            "SELECT c.booking_uid, COALESCE(c.opted_out, FALSE) AS opted_out, l.timezone, l.call_attempts, \
+             l.dial_failures, l.email, l.contact_name, l.company_name, l.booking_start_at \
+             FROM leads l LEFT JOIN call_logs c ON c.lead_id = l.id AND c.attempt = $2 WHERE l.id = $1",
+        )
+        .bind(lead_id)
+        .bind(attempt)
+        .fetch_optional(pool)
+        .await?)
+        .ok_or(StoreError::NotFound)
     }
 
     /// The lead's time zone and attempt count, for working out its next call.

@@ -64,6 +64,8 @@ pub struct Store {
     pub(crate) pools: Pools,
     /// Bumped after writes; live dashboards watch it.
     pub changes: changes::Changes,
+    /// The settings as last read, with the change counter they were read at.
+    pub(crate) settings_cache: settings::SettingsCache,
 }
 
 /// Errors from the store, already sorted into the cases callers treat differently.
@@ -97,6 +99,16 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => StoreError::Unavailable(err),
+            // The server went away under an open connection: shut down (57P01–57P03) or a
+            // connection fault (class 08). It is worth retrying, like a pool that cannot
+            // connect.
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+            {
+                StoreError::Unavailable(err)
+            }
             _ => StoreError::Other(err),
         }
     }
@@ -173,6 +185,7 @@ impl Store {
             return Ok(Store {
                 pools: Pools::Postgres(pool),
                 changes: changes::Changes::default(),
+                settings_cache: Default::default(),
             });
         }
         let base = SqliteConnectOptions::from_str(url)?
@@ -198,6 +211,7 @@ impl Store {
                 options: Box::new(base),
             },
             changes: changes::Changes::default(),
+            settings_cache: Default::default(),
         })
     }
 

@@ -120,6 +120,33 @@ impl Settings {
     }
 }
 
+/// The settings last read and the Settings change counter they were read at.
+#[derive(Clone, Default)]
+pub(crate) struct SettingsCache(
+    std::sync::Arc<std::sync::Mutex<Option<(u64, std::time::Instant, Settings)>>>,
+);
+
+/// How long read settings are trusted without a change notice (a hand-made edit in the
+/// database sends none).
+const SETTINGS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl SettingsCache {
+    fn get(&self, version: u64) -> Option<Settings> {
+        let cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .as_ref()
+            .filter(|(v, at, _)| *v == version && at.elapsed() < SETTINGS_MAX_AGE)
+            .map(|(_, _, s)| s.clone())
+    }
+
+    /// Keeps `settings`, read after the counter stood at `version`: a change committed
+    /// meanwhile has moved the counter, so the next read goes to the database.
+    fn put(&self, version: u64, settings: &Settings) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((version, std::time::Instant::now(), settings.clone()));
+    }
+}
+
 /// Validated changes to settings; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct SettingsPatch {
@@ -142,11 +169,19 @@ const COLUMNS: &str = "automation_enabled, max_calls_batch, retry_interval, max_
     email_final_subject, email_final_body, updated_at";
 
 impl Store {
+    /// The settings. Every webhook and tick reads them, so they are kept between reads
+    /// until a settings change (made here, or by another server and relayed) or a few
+    /// seconds pass, whichever comes first.
     pub async fn settings(&self) -> StoreResult<Settings> {
+        let version = self.changes.versions().settings;
+        if let Some(s) = self.settings_cache.get(version) {
+            return Ok(s);
+        }
         let sql = format!("SELECT {COLUMNS} FROM settings WHERE id = 1");
         let mut settings =
             read!(self, pool => sqlx::query_as::<_, Settings>(&sql).fetch_one(pool).await?);
         settings.fill_template_defaults();
+        self.settings_cache.put(version, &settings);
         Ok(settings)
     }
 

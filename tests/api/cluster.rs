@@ -168,7 +168,7 @@ impl SlowVapi {
 
 /// A zone whose local time is mid-morning to late afternoon now, so calls may be placed
 /// whenever the test runs.
-fn open_zone() -> String {
+pub(crate) fn open_zone() -> String {
     let hour = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .hour();

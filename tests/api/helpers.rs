@@ -86,7 +86,7 @@ struct PgServer {
 
 static PG: OnceCell<Option<PgServer>> = OnceCell::const_new();
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
@@ -318,6 +318,15 @@ pub fn init_logging() {
 impl TestApp {
     /// Starts the app on `engine`; `None` only when PostgreSQL is unavailable outside CI.
     pub async fn spawn(engine: Engine) -> Option<TestApp> {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    /// Starts the app with its build options changed by `adjust` first (e.g. a provider
+    /// pointed somewhere else).
+    pub async fn spawn_with(
+        engine: Engine,
+        adjust: impl FnOnce(&mut app::BuildOptions),
+    ) -> Option<TestApp> {
         init_logging();
         let (db, url) = fresh_db(engine).await?;
         let store = Store::connect(&ConnectOptions::new(&url))
@@ -335,7 +344,7 @@ impl TestApp {
         let clock = Arc::new(AtomicI64::new(
             START.parse::<jiff::Timestamp>().unwrap().as_millisecond(),
         ));
-        let options = app::BuildOptions {
+        let mut options = app::BuildOptions {
             public_url: None,
             vapi: Some(VapiConfig {
                 base_url: vapi.base.clone(),
@@ -369,6 +378,7 @@ impl TestApp {
                 ..DialerOptions::default()
             },
         };
+        adjust(&mut options);
         let built = app::build(store.clone(), options);
         let state = built.state.clone();
         let (tx, rx) = oneshot::channel::<()>();

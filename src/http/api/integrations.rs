@@ -266,7 +266,7 @@ async fn status_update(state: &AppState, msg: &Value) -> AppResult<()> {
             };
             state
                 .dialer
-                .finish_call(lead, attempt, &finished, &settings)
+                .finish_call(lead, attempt, &finished, &settings, None)
                 .await?;
         }
     }
@@ -278,18 +278,14 @@ async fn end_of_call(state: &AppState, msg: &Value) -> AppResult<()> {
         return Ok(());
     };
     let report = settle::report_from_call(msg);
-    state
-        .store
-        .record_call_report(lead, attempt, &report)
-        .await?;
     let settings = state.store.settings().await?;
     let finished = settle::FinishedCall {
-        ended_reason: report.ended_reason.unwrap_or_default(),
-        stated: report.outcome,
+        ended_reason: report.ended_reason.clone().unwrap_or_default(),
+        stated: report.outcome.clone(),
     };
     state
         .dialer
-        .finish_call(lead, attempt, &finished, &settings)
+        .finish_call(lead, attempt, &finished, &settings, Some(&report))
         .await?;
     Ok(())
 }

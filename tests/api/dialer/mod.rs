@@ -12,6 +12,7 @@ use crate::fake_vapi::{Script, WEBHOOK_SECRET};
 use crate::helpers::{CRON_SECRET, HMAC_SECRET, TestApp, anonymous, assert_error};
 
 pub(crate) mod booking;
+mod faults;
 mod resilience;
 mod settings_and_dnc;
 
