@@ -90,14 +90,16 @@ pub async fn figures(env: &Env, engine: Engine, url: &str) -> bool {
         ),
         (
             "leads page: search text",
+            // A last name, a trade, a company, a mail domain, a mailbox, a phone fragment
+            // typed with punctuation, and a miss.
             [
-                "Company%20123456",
-                "contact777",
-                "example.com",
-                "(212)%20300",
-                "Contact%2042",
+                "Mitchell",
+                "Chiropractic",
+                "Nguyen%20Bakery",
+                "proton.me",
+                "olivia.hall42",
+                "(212)%20204",
                 "zzzz",
-                "415.5",
             ]
             .iter()
             .map(|q| format!("q={q}"))

@@ -72,6 +72,16 @@ END $$;
 CREATE TRIGGER lead_search_update AFTER UPDATE OF company_name, contact_name, email, phone ON leads
     FOR EACH ROW EXECUTE FUNCTION lead_search_updated();
 
+-- How many leads the planner expects a search pattern to match, from its statistics: the
+-- list reads few matches through the trigram index, and walks its sort order for many.
+CREATE FUNCTION lead_search_estimate(pattern TEXT) RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    plan JSON;
+BEGIN
+    EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM lead_search WHERE doc LIKE %L', pattern) INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::BIGINT;
+END $$;
+
 -- pg_trgm ships with PostgreSQL and is a trusted extension; where it cannot be created,
 -- search still works by scanning.
 DO $$

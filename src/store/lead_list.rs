@@ -199,8 +199,13 @@ impl LeadFilter {
                 format!(" WHERE {}", clauses.join(" AND "))
             },
             binds,
-            from: match status {
-                StatusPath::StatusIndex => " FROM leads INDEXED BY idx_leads_status",
+            from: match (engine, search, status) {
+                (_, _, StatusPath::StatusIndex) => " FROM leads INDEXED BY idx_leads_status",
+                // The few matches are looked up by id and sorted; left to itself, SQLite
+                // walks the sort order and tests every lead against the match list.
+                (Engine::Sqlite, SearchPath::Index, _) => {
+                    " FROM leads INDEXED BY sqlite_autoindex_leads_1"
+                }
                 _ => " FROM leads",
             },
         }
@@ -237,18 +242,38 @@ fn search_clause(
             }
             format!("({})", ors.join(" OR "))
         }
-        (Engine::Postgres, _) => {
+        (Engine::Postgres, search) => {
             // `lead_search.doc` is the four columns, lowercased, with a trigram index (0007).
-            binds.push(Bind::Text(format!("%{}%", escape_like(&q.to_lowercase()))));
+            let (pattern, digits) = pg_patterns(q, digits);
+            binds.push(Bind::Text(pattern));
             let mut like = format!("doc LIKE ${} ESCAPE '\\'", binds.len());
             if let Some(d) = digits {
-                binds.push(Bind::Text(format!("%{d}%")));
+                binds.push(Bind::Text(d));
                 like = format!("({like} OR doc LIKE ${})", binds.len());
             }
-            format!("id IN (SELECT lead_id FROM lead_search WHERE {like})")
+            // OFFSET 0 keeps the planner from folding the search into the walk of the sort
+            // order: a few matches are found through the trigram index first.
+            let fence = if search == SearchPath::Index {
+                " OFFSET 0"
+            } else {
+                ""
+            };
+            format!("id IN (SELECT lead_id FROM lead_search WHERE {like}{fence})")
         }
     }
 }
+
+/// The LIKE patterns of a PostgreSQL search: the text, and the digits of a phone-like text.
+fn pg_patterns(q: &str, digits: Option<&str>) -> (String, Option<String>) {
+    (
+        format!("%{}%", escape_like(&q.to_lowercase())),
+        digits.map(|d| format!("%{d}%")),
+    )
+}
+
+/// A PostgreSQL search the planner expects to match at most this many leads is read
+/// through the trigram index; one expected to match more walks the sort order.
+const PG_INDEX_SEARCH_ESTIMATE: i64 = 20_000;
 
 /// An FTS5 query for the substring `q` (or, for phone-like text, its digits in the phone
 /// column): each becomes one quoted phrase, so no character in it is FTS syntax.
@@ -359,7 +384,10 @@ impl Store {
             _ => StatusPath::Planner,
         };
         let plan = |search, status, known_total| {
-            let count_status = if engine == Engine::Sqlite && !filter.statuses.is_empty() {
+            let count_status = if engine == Engine::Sqlite
+                && !filter.statuses.is_empty()
+                && search != SearchPath::Index
+            {
                 StatusPath::StatusIndex
             } else {
                 status
@@ -379,8 +407,24 @@ impl Store {
             ));
         };
         if engine == Engine::Postgres {
-            // The planner weighs the trigram index against the sort order by itself.
-            return Ok(plan(SearchPath::Index, StatusPath::Planner, None));
+            // The planner's own estimate decides, but the choice is made here: left to
+            // itself, it walks the sort order whenever it expects many matches, even when
+            // they all sit at the far end of that order.
+            let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+            let digits = (digits.len() >= 3 && digits.len() != q.len()).then_some(digits);
+            let (pattern, digits) = pg_patterns(q, digits.as_deref());
+            let mut expected: i64 = read!(self, pool => sqlx::query_scalar::<_, i64>(
+                "SELECT lead_search_estimate($1)").bind(&pattern).fetch_one(pool).await?);
+            if let Some(d) = digits {
+                expected += read!(self, pool => sqlx::query_scalar::<_, i64>(
+                    "SELECT lead_search_estimate($1)").bind(&d).fetch_one(pool).await?);
+            }
+            let path = if expected <= PG_INDEX_SEARCH_ESTIMATE {
+                SearchPath::Index
+            } else {
+                SearchPath::Scan
+            };
+            return Ok(plan(path, StatusPath::Planner, None));
         }
         // Trigrams need three characters; shorter text can only be scanned for.
         if q.chars().count() >= 3 {

@@ -5,8 +5,8 @@
 //!
 //! The case counts are small so the suite stays quick; for a longer hunt run
 //! `PROPTEST_CASES=20000 cargo test hostile` (failures are saved under
-//! `proptest-regressions/` and replayed first on every run, so a crash found once stays a
-//! regression test).
+//! `proptest-regressions/` and replayed first on every run: commit them, and a crash found
+//! once stays a regression test).
 
 use std::{io::Cursor, time::Duration};
 
@@ -29,11 +29,9 @@ fn cases(default: u32) -> ProptestConfig {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default);
+    // The default persistence keeps failures under `proptest-regressions/`.
     ProptestConfig {
         cases,
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
-        )),
         ..ProptestConfig::default()
     }
 }
