@@ -42,18 +42,24 @@ async fn calls_in_progress(engine: Engine, url: &str, n: usize) -> Vec<(Uuid, i6
          SELECT {new_id}, id, {call_id}, call_seq, 'in-progress', {now}, {now}, {now} FROM leads l \
          WHERE status = 'calling' AND NOT EXISTS (SELECT 1 FROM call_logs c WHERE c.lead_id = l.id AND c.attempt = l.call_seq)"
     );
+    let slots = format!(
+        "INSERT INTO dial_slots (lead_id, claim_id, claimed_at) SELECT id, id, {now} FROM leads l \
+         WHERE status = 'calling' AND NOT EXISTS (SELECT 1 FROM dial_slots s WHERE s.lead_id = l.id)"
+    );
     let list = "SELECT l.id, l.call_seq, c.vapi_call_id FROM leads l JOIN call_logs c ON c.lead_id = l.id AND c.attempt = l.call_seq WHERE l.status = 'calling'";
     match engine {
         Engine::Sqlite => {
             let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
             c.execute(claim.as_str()).await.unwrap();
             c.execute(logs.as_str()).await.unwrap();
+            c.execute(slots.as_str()).await.unwrap();
             sqlx::query_as(list).fetch_all(&mut c).await.unwrap()
         }
         Engine::Postgres => {
             let mut c = sqlx::PgConnection::connect(url).await.unwrap();
             c.execute(claim.as_str()).await.unwrap();
             c.execute(logs.as_str()).await.unwrap();
+            c.execute(slots.as_str()).await.unwrap();
             c.execute("VACUUM ANALYZE leads").await.unwrap();
             c.execute("VACUUM ANALYZE call_logs").await.unwrap();
             sqlx::query_as(list).fetch_all(&mut c).await.unwrap()

@@ -351,16 +351,25 @@ impl Dialer {
     async fn dial(
         &self,
         vapi: &VapiClient,
-        lead: ClaimedLead,
+        mut lead: ClaimedLead,
         now: Millis,
         settings: &Settings,
     ) -> bool {
+        let began = match self.store.begin_call(&lead, now).await {
+            Ok(Some(began)) => began,
+            Ok(None) => {
+                tracing::info!(lead.id = %lead.id, "lead changed after it was claimed; not dialed");
+                return false;
+            }
+            Err(err) => {
+                // Not dialed: the slot is swept after the dial grace and the lead is due again.
+                tracing::error!(lead.id = %lead.id, error.cause_chain = ?err, "could not start the call");
+                return false;
+            }
+        };
         // Call logs, webhooks and the settlement name this call by its sequence number.
-        let attempt = lead.call_seq;
-        // Recorded before VAPI is asked, so a webhook that beats the response finds its row.
-        if let Err(err) = self.store.begin_call(lead.id, attempt, now).await {
-            tracing::error!(lead.id = %lead.id, error.cause_chain = ?err, "could not record the call attempt");
-        }
+        let attempt = began.call_seq;
+        lead.call_attempts = began.call_attempts;
         let variables = json!({
             "lead_company_name": lead.company_name,
             "lead_contact_name": lead.contact_name,
@@ -441,7 +450,11 @@ impl Dialer {
         let now = self.clock.now();
         let limit = (self.options.max_call + self.options.stale_margin).as_millis() as i64;
         let grace = self.options.dial_grace.as_millis() as i64;
-        let mut settled = 0;
+        // Claims whose process stopped before starting the call: due again, nothing counted.
+        let mut settled = self.store.sweep_slots(now - grace).await?;
+        if settled > 0 {
+            self.wake.notify_one();
+        }
         for stale in self.store.stale_calls(now - limit, now - grace).await? {
             let outcome = match (&stale.vapi_call_id, &self.vapi) {
                 (Some(id), Some(vapi)) => match vapi.get_call(id).await {

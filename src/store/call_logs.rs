@@ -155,22 +155,6 @@ impl Store {
         )
     }
 
-    /// Records that attempt `attempt` on `lead_id` is being placed (before VAPI is asked).
-    pub async fn begin_call(&self, lead_id: Uuid, attempt: i64, now: Millis) -> StoreResult<()> {
-        write!(self, notify Calls; pool => sqlx::query(
-            "INSERT INTO call_logs (id, lead_id, attempt, initiated_at, call_status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'dialing', $4, $4) ON CONFLICT (lead_id, attempt) DO NOTHING",
-        )
-        .bind(Uuid::now_v7())
-        .bind(lead_id)
-        .bind(attempt)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(())
-    }
-
     /// Stores VAPI's id and answer for a call it accepted, and clears the lead's failure count.
     pub async fn call_accepted(
         &self,

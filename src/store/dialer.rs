@@ -1,5 +1,5 @@
-//! The dialer's queries: claiming due leads atomically under the concurrency cap, recording
-//! what VAPI said, and settling calls. Every change to a lead in `calling` is guarded by
+//! The dialer's queries: claiming due leads atomically under the concurrency cap (a dial
+//! slot each), starting their calls, recording what VAPI said, and settling calls. Every change to a lead in `calling` is guarded by
 //! `status = 'calling' AND call_seq = <call>`, so a late or repeated report cannot
 //! touch a lead a person has changed since, or one already settled.
 
@@ -12,7 +12,7 @@ use crate::domain::Millis;
 /// Serialises claims across every instance sharing one PostgreSQL database.
 const CLAIM_LOCK: i64 = 4_200_002;
 
-/// A lead the dialer has just moved to `calling`.
+/// A lead the dialer has just claimed (it holds a dial slot).
 #[derive(Debug, Clone, FromRow)]
 pub struct ClaimedLead {
     pub id: Uuid,
@@ -21,18 +21,29 @@ pub struct ClaimedLead {
     pub phone: String,
     pub email: String,
     pub timezone: String,
-    /// The lead's attempt count after the claim (what `max_attempts` limits).
+    /// The lead's attempt count (what `max_attempts` limits); [`Store::begin_call`] counts
+    /// this call.
     pub call_attempts: i64,
+    pub dial_failures: i64,
+    /// The claim holding the lead's slot.
+    #[sqlx(skip)]
+    pub claim_id: Uuid,
+}
+
+/// What starting a claimed call recorded.
+#[derive(Debug, Clone, Copy, FromRow)]
+pub struct Began {
     /// This call's number for the lead; never reused (call logs and webhooks are keyed by it).
     pub call_seq: i64,
-    pub dial_failures: i64,
+    /// The lead's attempt count with this call.
+    pub call_attempts: i64,
 }
 
 /// Limits for one claim.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest<'a> {
     pub now: Millis,
-    /// Most leads in `calling` at once (the settings' `max_calls_batch`).
+    /// Most dial slots held at once (the settings' `max_calls_batch`).
     pub cap: i64,
     pub max_attempts: i64,
     /// Time zones whose calling window is open now.
@@ -88,8 +99,9 @@ pub struct QueuedEmail {
 }
 
 impl Store {
-    /// Moves up to the free capacity of due leads to `calling`, counting the attempt and
-    /// stamping `last_called_at` in the same statement. Safe against overlapping ticks,
+    /// Claims up to the free capacity of due leads: each gets a dial slot under one claim id
+    /// (see [`Store::begin_call`] for the next step). Only the narrow slot table is written,
+    /// so the step every instance waits on stays short. Safe against overlapping ticks,
     /// `/api/cron` and other instances: no lead is claimed twice and the cap holds.
     pub async fn claim_due(&self, req: &ClaimRequest<'_>) -> StoreResult<Vec<ClaimedLead>> {
         if req.open_zones.is_empty() || req.cap <= 0 {
@@ -98,42 +110,162 @@ impl Store {
         // SQLite would rather gather every waiting lead of the open zones and sort them; the
         // due index walked in order stops after the first few due ones, a hundred times
         // faster with a million leads waiting.
-        let (lock_clause, hint) = match self.engine() {
-            Engine::Postgres => (" FOR UPDATE SKIP LOCKED", ""),
-            Engine::Sqlite => ("", " INDEXED BY idx_leads_due"),
+        //
+        // Leads holding a slot are left out. PostgreSQL reads the slots once into an array:
+        // the table is small but, between vacuums, holds dead rows that a per-lead lookup
+        // would wade through again for every candidate.
+        let (hint, unslotted) = match self.engine() {
+            Engine::Postgres => (
+                "",
+                "leads.id <> ALL (ARRAY(SELECT lead_id FROM dial_slots))",
+            ),
+            Engine::Sqlite => (
+                " INDEXED BY idx_leads_due",
+                "NOT EXISTS (SELECT 1 FROM dial_slots s WHERE s.lead_id = leads.id)",
+            ),
         };
-        let zones = placeholders(2, req.open_zones.len());
-        let sql = format!(
-            "UPDATE leads SET status = 'calling', call_attempts = call_attempts + 1, call_seq = call_seq + 1, last_called_at = $1, \
-             updated_at = $1, status_reason = NULL \
-             WHERE id IN (SELECT id FROM leads{hint} WHERE status IN ('pending', 'no_answer') AND call_attempts < $2 \
-               AND (next_call_at IS NULL OR next_call_at <= $1) AND timezone IN ({zones}) \
-               AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone) \
-               ORDER BY next_call_at NULLS FIRST, id LIMIT ${limit}{lock_clause}) \
-             RETURNING id, company_name, contact_name, phone, email, timezone, call_attempts, call_seq, dial_failures",
-            limit = req.open_zones.len() + 3,
+        let zones = placeholders(3, req.open_zones.len());
+        let picked = format!(
+            "SELECT id, company_name, contact_name, phone, email, timezone, call_attempts, dial_failures \
+             FROM leads{hint} WHERE status IN ('pending', 'no_answer') AND call_attempts < $2 \
+             AND (next_call_at IS NULL OR next_call_at <= $1) AND timezone IN ({zones}) \
+             AND {unslotted} AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone) \
+             ORDER BY next_call_at NULLS FIRST, id LIMIT"
         );
-        let mut binds = vec![Bind::Int(req.now), Bind::Int(req.max_attempts)];
+        let claim_id = Uuid::now_v7();
+        let mut binds = vec![
+            Bind::Int(req.now),
+            Bind::Int(req.max_attempts),
+            Bind::Uuid(claim_id),
+        ];
         binds.extend(req.open_zones.iter().map(|z| Bind::Text(z.clone())));
+        let mut claimed = match self.engine() {
+            Engine::Postgres => {
+                // One statement: count the slots, pick, take. The picking is the same on every
+                // call, so its plan is made once per connection (generic) instead of each time.
+                let sql = format!(
+                    "WITH picked AS MATERIALIZED ({picked} GREATEST(${cap} - (SELECT COUNT(*) FROM dial_slots), 0)), \
+                     taken AS (INSERT INTO dial_slots (lead_id, claim_id, claimed_at) SELECT id, $3, $1 FROM picked) \
+                     SELECT * FROM picked",
+                    cap = binds.len() + 1,
+                );
+                binds.push(Bind::Int(req.cap));
+                write!(self, notify Calls; pool => {
+                    let mut tx = pool.begin().await?;
+                    // Claims take turns across instances, so each sees the slots of the one before.
+                    // The commit need not wait for the disk: a call starts only after its lead is
+                    // moved to `calling` by a durable commit, which makes this one durable too;
+                    // a crash before that loses only slots that dialed nobody.
+                    sqlx::query(
+                        "SELECT pg_advisory_xact_lock($1), set_config('plan_cache_mode', 'force_generic_plan', true), \
+                         set_config('synchronous_commit', 'off', true)",
+                    )
+                        .bind(CLAIM_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    let claimed = bind_all!(sqlx::query_as::<_, ClaimedLead>(&sql), &binds).fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    claimed
+                })
+            }
+            Engine::Sqlite => {
+                let sql = format!("{picked} ${}", binds.len() + 1);
+                write!(self, notify Calls; pool => {
+                    let mut tx = pool.begin_with(self.begin_read_write()).await?;
+                    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dial_slots")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let free = (req.cap - held).max(0);
+                    let claimed = if free == 0 {
+                        Vec::new()
+                    } else {
+                        let mut binds = binds.clone();
+                        binds.push(Bind::Int(free));
+                        bind_all!(sqlx::query_as::<_, ClaimedLead>(&sql), &binds).fetch_all(&mut *tx).await?
+                    };
+                    if !claimed.is_empty() {
+                        let rows = (0..claimed.len())
+                            .map(|i| format!("(${}, $1, $2)", i + 3))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let insert = format!("INSERT INTO dial_slots (lead_id, claim_id, claimed_at) VALUES {rows}");
+                        let mut q = sqlx::query(&insert).bind(claim_id).bind(req.now);
+                        for lead in &claimed {
+                            q = q.bind(lead.id);
+                        }
+                        q.execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    claimed
+                })
+            }
+        };
+        for lead in &mut claimed {
+            lead.claim_id = claim_id;
+        }
+        Ok(claimed)
+    }
+
+    /// Starts a claimed lead's call: moves it to `calling`, counting the attempt and
+    /// stamping `last_called_at`, and files the call's log row, in one transaction. Only
+    /// while its claim still holds the slot and the lead still waits and may be called;
+    /// otherwise (changed, deleted, put on the do-not-call list, or its slot swept) the slot
+    /// is let go and `None` says not to dial.
+    pub async fn begin_call(&self, lead: &ClaimedLead, now: Millis) -> StoreResult<Option<Began>> {
         Ok(write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin_with(self.begin_read_write()).await?;
-            if self.engine() == Engine::Postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CLAIM_LOCK).execute(&mut *tx).await?;
-            }
-            let calling: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE status = 'calling'")
-                .fetch_one(&mut *tx)
-                .await?;
-            let free = (req.cap - calling).max(0);
-            let claimed = if free == 0 {
-                Vec::new()
-            } else {
-                let mut binds = binds.clone();
-                binds.push(Bind::Int(free));
-                bind_all!(sqlx::query_as::<_, ClaimedLead>(&sql), &binds).fetch_all(&mut *tx).await?
+            let began = sqlx::query_as::<_, Began>(
+                "UPDATE leads SET status = 'calling', call_attempts = call_attempts + 1, call_seq = call_seq + 1, \
+                 last_called_at = $1, updated_at = $1, status_reason = NULL \
+                 WHERE id = $2 AND status IN ('pending', 'no_answer') \
+                 AND EXISTS (SELECT 1 FROM dial_slots s WHERE s.lead_id = $2 AND s.claim_id = $3) \
+                 AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.phone = leads.phone) \
+                 RETURNING call_seq, call_attempts",
+            )
+            .bind(now)
+            .bind(lead.id)
+            .bind(lead.claim_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match &began {
+                // Recorded before VAPI is asked, so a webhook that beats the answer finds its row.
+                Some(b) => sqlx::query(
+                    "INSERT INTO call_logs (id, lead_id, attempt, initiated_at, call_status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'dialing', $4, $4) ON CONFLICT (lead_id, attempt) DO NOTHING",
+                )
+                .bind(Uuid::now_v7())
+                .bind(lead.id)
+                .bind(b.call_seq)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?,
+                // A call already started under this claim keeps its slot.
+                None => sqlx::query(
+                    "DELETE FROM dial_slots WHERE lead_id = $1 AND claim_id = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM leads WHERE id = $1 AND status = 'calling')",
+                )
+                    .bind(lead.id)
+                    .bind(lead.claim_id)
+                    .execute(&mut *tx)
+                    .await?,
             };
             tx.commit().await?;
-            claimed
+            began
         }))
+    }
+
+    /// Lets go of slots claimed before `cutoff` whose lead never reached `calling` (the
+    /// claiming process stopped before dialing, or the lead left `calling` by other means):
+    /// those leads are due again with nothing counted. Returns how many were freed.
+    pub async fn sweep_slots(&self, cutoff: Millis) -> StoreResult<u64> {
+        Ok(write!(self, notify Calls; pool => sqlx::query(
+            "DELETE FROM dial_slots WHERE claimed_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = dial_slots.lead_id AND l.status = 'calling')",
+        )
+        .bind(cutoff)
+        .execute(pool)
+        .await?
+        .rows_affected()))
     }
 
     /// The time zones of leads waiting to be called (pending or no answer): a walk of the
@@ -151,10 +283,11 @@ impl Store {
         .await?))
     }
 
-    /// Counts leads in `calling` (the slots in use).
+    /// Counts the dial slots in use: calls claimed, being placed or in progress (what the
+    /// concurrency cap limits).
     pub async fn count_calling(&self) -> StoreResult<i64> {
         Ok(
-            read!(self, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM leads WHERE status = 'calling'")
+            read!(self, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM dial_slots")
             .fetch_one(pool).await?),
         )
     }
@@ -329,6 +462,9 @@ impl Store {
                 .bind(lead_id)
                 .execute(&mut *tx)
                 .await?;
+            }
+            if done == 1 {
+                sqlx::query("DELETE FROM dial_slots WHERE lead_id = $1").bind(lead_id).execute(&mut *tx).await?;
             }
             if done == 1 && s.refund_attempt {
                 // The attempt never reached anyone: its number is free for the next try.

@@ -177,9 +177,13 @@ impl Store {
     pub async fn connect(opts: &ConnectOptions) -> StoreResult<Store> {
         let url = opts.url.as_str();
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // sqlx checks a connection when it comes back to the pool; checking it again on
+            // the way out would cost every query a round trip. A connection that died while
+            // idle (the database restarted) fails one request with 503 and is discarded.
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
+                .test_before_acquire(false)
                 .connect(url)
                 .await?;
             return Ok(Store {

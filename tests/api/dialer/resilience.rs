@@ -17,7 +17,13 @@ async fn a_crash_between_claim_and_dial_loses_and_repeats_nothing(app: TestApp) 
         open_zones: &zones,
     };
     assert_eq!(app.store.claim_due(&claim).await.unwrap().len(), 1);
-    assert_eq!(lead(&app, &id).await["status"], "calling");
+    let l = lead(&app, &id).await;
+    assert_eq!(
+        (l["status"].as_str(), l["call_attempts"].as_i64()),
+        (Some("pending"), Some(0)),
+        "a claim alone counts nothing: {l}"
+    );
+    assert_eq!(app.store.count_calling().await.unwrap(), 1);
     assert_eq!(
         app.tick().await["claimed"],
         0,
@@ -26,7 +32,7 @@ async fn a_crash_between_claim_and_dial_loses_and_repeats_nothing(app: TestApp) 
     // Within the dial grace (two minutes) nothing moves: the dial may still be on its way.
     app.advance(Duration::from_secs(90));
     assert_eq!(app.tick().await["reconciled"], 0);
-    // After it, the claim is handed back with its attempt, and dialed again at once.
+    // After it, the slot is let go and the lead dialed at once.
     app.advance(Duration::from_secs(31));
     let s = app.tick().await;
     assert_eq!(s["reconciled"], 1, "{s}");
@@ -36,8 +42,72 @@ async fn a_crash_between_claim_and_dial_loses_and_repeats_nothing(app: TestApp) 
     assert_eq!(
         (l["status"].as_str(), l["call_attempts"].as_i64()),
         (Some("calling"), Some(1)),
-        "the attempt given back was used once: {l}"
+        "one attempt, for the call really placed: {l}"
     );
+}
+
+async fn a_lead_changed_between_claim_and_dial_is_not_dialed(app: TestApp) {
+    enable(&app, json!({})).await;
+    let kept = lead_in(&app, 1, "America/New_York").await;
+    let changed = lead_in(&app, 2, "America/New_York").await;
+    let listed = lead_in(&app, 3, "America/New_York").await;
+    let zones = ai_dialer::dialer::open_zones(
+        &app.store.settings().await.unwrap().call_window(),
+        app.state.dialer.clock.now(),
+    );
+    let now = app.state.dialer.clock.now();
+    let claim = ai_dialer::store::dialer::ClaimRequest {
+        now,
+        cap: 10,
+        max_attempts: 3,
+        open_zones: &zones,
+    };
+    let claimed = app.store.claim_due(&claim).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert_eq!(
+        app.store.claim_due(&claim).await.unwrap().len(),
+        0,
+        "a claimed lead is not claimed twice"
+    );
+    // Between the claim and the dial, a person closes one lead and opts another out.
+    let res = app
+        .patch_json(
+            &format!("/api/leads/{changed}"),
+            &json!({"status": "not_interested"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .post_json("/api/dnc", &json!({"phone": "+14152000003"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mut began = Vec::new();
+    for c in &claimed {
+        began.push((
+            c.id.to_string(),
+            app.store.begin_call(c, now).await.unwrap().is_some(),
+        ));
+    }
+    began.sort();
+    let mut expected = vec![
+        (kept.clone(), true),
+        (changed.clone(), false),
+        (listed.clone(), false),
+    ];
+    expected.sort();
+    assert_eq!(began, expected);
+    assert_eq!(
+        app.store.count_calling().await.unwrap(),
+        1,
+        "the two not dialed let their slots go"
+    );
+    assert_eq!(lead(&app, &kept).await["status"], "calling");
+    assert_eq!(lead(&app, &changed).await["status"], "not_interested");
+    assert_eq!(lead(&app, &listed).await["call_attempts"], 0);
+    // A started call is not started twice by a repeated begin.
+    let again = claimed.iter().find(|c| c.id.to_string() == kept).unwrap();
+    assert!(app.store.begin_call(again, now).await.unwrap().is_none());
+    assert_eq!(app.store.count_calling().await.unwrap(), 1);
 }
 
 async fn a_vapi_timeout_waits_for_the_calls_own_webhooks(app: TestApp) {
@@ -268,6 +338,7 @@ async fn opt_outs_reach_the_list_whatever_else_happened(app: TestApp) {
 
 both_engines!(
     a_crash_between_claim_and_dial_loses_and_repeats_nothing,
+    a_lead_changed_between_claim_and_dial_is_not_dialed,
     a_vapi_timeout_waits_for_the_calls_own_webhooks,
     a_timed_out_call_that_never_happened_is_handed_back,
     calendar_outages_get_answers_the_agent_can_use,
