@@ -125,9 +125,64 @@ pub fn api_parts() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Open
     let (public, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(public_api())
         .split_for_parts();
-    let (private, private_doc) = private_api().split_for_parts();
+    let (private, mut private_doc) = private_api().split_for_parts();
+    document_common_errors(&mut private_doc, true);
+    document_common_errors(&mut doc, false);
     doc.merge(private_doc);
     (public, private, doc)
+}
+
+/// Adds the answers any operation can give, whatever its handler does, to every operation
+/// that does not document them already: 400 (a path parameter, query or body that cannot be
+/// read), 413 and 415 (a body too large or not of its type), 401 (private operations
+/// without a session or token) and 503 (the database unreachable). All carry `ErrorBody`.
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi, private: bool) {
+    use utoipa::openapi::{Content, RefOr, ResponseBuilder, path::Operation};
+    let error = |text: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(text)
+                .content(
+                    "application/json",
+                    Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        "ErrorBody",
+                    )))),
+                )
+                .build(),
+        )
+    };
+    let add = |op: &mut Operation| {
+        let mut answers = vec![
+            (
+                "400",
+                "The request could not be read: a malformed path parameter, query or body.",
+            ),
+            ("503", "The database is unreachable; try again shortly."),
+        ];
+        if op.request_body.is_some() {
+            answers.push(("413", "The body is larger than this operation accepts."));
+            answers.push(("415", "The body is not of the type this operation reads."));
+        }
+        if private {
+            answers.push(("401", "No valid session or API token."));
+        }
+        for (code, text) in answers {
+            op.responses
+                .responses
+                .entry(code.to_owned())
+                .or_insert_with(|| error(text));
+        }
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ];
+        ops.into_iter().flatten().for_each(add);
+    }
 }
 
 /// Assembles the whole application around `state`.

@@ -34,7 +34,8 @@ pub fn search_digits(q: Option<&str>) -> Option<String> {
 }
 
 /// Numbers that are never called, newest first.
-#[utoipa::path(get, path = "/api/dnc", tag = "dnc", params(DncParams), responses((status = 200, body = Paged<DncEntry>)))]
+#[utoipa::path(get, path = "/api/dnc", tag = "dnc", params(DncParams),
+    responses((status = 200, body = Paged<DncEntry>), (status = 422, body = ErrorBody)))]
 pub async fn list_dnc(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -98,7 +99,7 @@ pub async fn add_dnc(
 
 /// Remove a number, e.g. `DELETE /api/dnc/%2B14155552671`.
 #[utoipa::path(delete, path = "/api/dnc/{number}", tag = "dnc", params(("number" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn remove_dnc(
     State(state): State<AppState>,
     _user: CurrentUser,

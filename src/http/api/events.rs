@@ -70,10 +70,20 @@ impl Feed {
     }
 }
 
+/// One Server-Sent Event of `/api/events`, as a client reads it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // only describes the stream in the OpenAPI document
+pub struct ServerEvent {
+    /// `leads`, `calls`, `settings` or `status`.
+    event: String,
+    /// A counter for the first three; for `status`, the JSON of `GET /api/status`.
+    data: String,
+}
+
 /// Live updates for the dashboard: `leads`, `calls` and `settings` events name what changed
 /// (their data is a counter), and `status` events carry the dialer's status.
 #[utoipa::path(get, path = "/api/events", tag = "dialer",
-    responses((status = 200, content_type = "text/event-stream", body = String)))]
+    responses((status = 200, content_type = "text/event-stream", body = ServerEvent)))]
 pub async fn events(
     State(state): State<AppState>,
     _user: CurrentUser,
