@@ -102,7 +102,6 @@ impl ProviderError {
     }
 }
 
-/// `Transient`: the provider answered with something we could not read.
 /// A success status with a body we cannot read. The provider said yes to something, so
 /// it may have acted (placed the call, sent the email): treated like an answer that never
 /// came, which is never blindly repeated.

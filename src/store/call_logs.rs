@@ -54,8 +54,9 @@ const COLUMNS: &str = "id, lead_id, vapi_call_id, attempt, call_status, initiate
     ended_reason, recording_url, stereo_recording_url, duration_seconds, cost, summary, transcript, \
     outcome, structured_data, booking_uid, opted_out, created_at, updated_at";
 
-/// The statement filling a call log from its end-of-call report, bound for whichever
-/// engine runs it (a settlement runs it inside its own transaction).
+/// The statement filling a call log from its end-of-call report (idempotent: the same
+/// report twice writes the same values), bound for whichever engine runs it; a settlement
+/// runs it inside its own transaction.
 macro_rules! report_query {
     ($report:expr, $lead_id:expr, $attempt:expr, $now:expr) => {{
         let report = $report;
@@ -241,20 +242,6 @@ impl Store {
         .execute(pool)
         .await?
         .rows_affected());
-        Ok(())
-    }
-
-    /// Fills a call log from an end-of-call report (idempotent: the same report twice
-    /// writes the same values).
-    pub async fn record_call_report(
-        &self,
-        lead_id: Uuid,
-        attempt: i64,
-        report: &CallReport,
-    ) -> StoreResult<()> {
-        let now = crate::domain::now_millis();
-        write!(self, notify Calls; pool =>
-            report_query!(report, lead_id, attempt, now).execute(pool).await?.rows_affected());
         Ok(())
     }
 

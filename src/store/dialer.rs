@@ -1,7 +1,8 @@
 //! The dialer's queries: claiming due leads atomically under the concurrency cap (a dial
-//! slot each), starting their calls, recording what VAPI said, and settling calls. Every change to a lead in `calling` is guarded by
-//! `status = 'calling' AND call_seq = <call>`, so a late or repeated report cannot
-//! touch a lead a person has changed since, or one already settled.
+//! slot each), starting their calls, recording what VAPI said, and settling calls. Every
+//! change to a lead in `calling` is guarded by `status = 'calling' AND call_seq = <call>`,
+//! so a late or repeated report cannot touch a lead a person has changed since, or one
+//! already settled.
 
 use sqlx::FromRow;
 use uuid::Uuid;

@@ -181,9 +181,7 @@ impl LeadFilter {
             clauses.push(format!("{col} IN ({ph})"));
         }
         if let Some(q) = self.search_text() {
-            // People type phone numbers with punctuation; stored numbers are bare digits.
-            let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-            let digits = (digits.len() >= 3 && digits.len() != q.len()).then_some(digits);
+            let digits = phone_digits(q);
             clauses.push(search_clause(
                 engine,
                 search,
@@ -261,6 +259,13 @@ fn search_clause(
             format!("id IN (SELECT lead_id FROM lead_search WHERE {like}{fence})")
         }
     }
+}
+
+/// The digits of a search that looks like a phone number written with punctuation (at
+/// least three digits and something else): stored numbers are bare digits.
+fn phone_digits(q: &str) -> Option<String> {
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 3 && digits.len() != q.len()).then_some(digits)
 }
 
 /// The LIKE patterns of a PostgreSQL search: the text, and the digits of a phone-like text.
@@ -410,15 +415,12 @@ impl Store {
             // The planner's own estimate decides, but the choice is made here: left to
             // itself, it walks the sort order whenever it expects many matches, even when
             // they all sit at the far end of that order.
-            let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-            let digits = (digits.len() >= 3 && digits.len() != q.len()).then_some(digits);
+            let digits = phone_digits(q);
             let (pattern, digits) = pg_patterns(q, digits.as_deref());
-            let mut expected: i64 = read!(self, pool => sqlx::query_scalar::<_, i64>(
-                "SELECT lead_search_estimate($1)").bind(&pattern).fetch_one(pool).await?);
-            if let Some(d) = digits {
-                expected += read!(self, pool => sqlx::query_scalar::<_, i64>(
-                    "SELECT lead_search_estimate($1)").bind(&d).fetch_one(pool).await?);
-            }
+            let expected: i64 = read!(self, pool => sqlx::query_scalar::<_, i64>(
+                "SELECT lead_search_estimate($1) \
+                 + CASE WHEN $2::text IS NULL THEN 0 ELSE lead_search_estimate($2) END")
+                .bind(&pattern).bind(&digits).fetch_one(pool).await?);
             let path = if expected <= PG_INDEX_SEARCH_ESTIMATE {
                 SearchPath::Index
             } else {
@@ -428,8 +430,7 @@ impl Store {
         }
         // Trigrams need three characters; shorter text can only be scanned for.
         if q.chars().count() >= 3 {
-            let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-            let digits = (digits.len() >= 3 && digits.len() != q.len()).then_some(digits);
+            let digits = phone_digits(q);
             let sql = format!(
                 "SELECT COUNT(*) FROM (SELECT rowid FROM lead_search WHERE lead_search MATCH $1 LIMIT {})",
                 INDEX_SEARCH_LIMIT + 1
