@@ -4,7 +4,6 @@
 
 use std::{
     collections::HashMap,
-    io::{BufRead, BufReader},
     process::{Child, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -221,15 +220,7 @@ fn start_server(database_url: &str, vapi: &str) -> Server {
         })
         .spawn()
         .unwrap();
-    let out = child.stdout.take().unwrap();
-    let mut base = String::new();
-    for line in BufReader::new(out).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("AI Dialer is running at ") {
-            base = rest.split_whitespace().next().unwrap().to_owned();
-            break;
-        }
-    }
+    let base = crate::cli::read_startup(&mut child).base;
     assert!(!base.is_empty(), "the server did not start");
     Server { child, base }
 }
@@ -246,15 +237,13 @@ async fn seed(app: &TestApp) {
     }
     let res = app.post_csv("/api/leads/import", csv).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app
-        .patch_json(
-            "/api/settings",
-            &json!({"automation_enabled": true, "max_calls_batch": CAP, "max_attempts": 1,
-                    "call_window_start": "00:00", "call_window_end": "23:59",
-                    "call_days": "mon,tue,wed,thu,fri,sat,sun"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    crate::dialer::enable(
+        app,
+        json!({"max_calls_batch": CAP, "max_attempts": 1,
+               "call_window_start": "00:00", "call_window_end": "23:59",
+               "call_days": "mon,tue,wed,thu,fri,sat,sun"}),
+    )
+    .await;
 }
 
 /// Waits until no lead is waiting or on a call; returns how long it took.
@@ -313,16 +302,6 @@ async fn check_run(app: &TestApp, fake: &SlowVapi) {
     assert_eq!(calling, 0, "none left in calling");
 }
 
-fn token(database_url: &str) -> String {
-    let out = bin()
-        .args(["token", "create", "--email", crate::helpers::ADMIN_EMAIL])
-        .env("DATABASE_URL", database_url)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_dial_every_lead_once_under_one_cap() {
     let Some(app) = TestApp::spawn(Engine::Postgres).await else {
@@ -342,7 +321,7 @@ async fn three_servers_dial_every_lead_once_under_one_cap() {
     check_run(&app, &fake).await;
 
     // A change made through one server reaches a dashboard connected to another.
-    let token = token(&app.database_url);
+    let token = app.token().await;
     let http = reqwest::Client::new();
     let mut events = http
         .get(format!("{}/api/events", servers[0].base))
