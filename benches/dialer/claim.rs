@@ -14,17 +14,26 @@ use crate::{
 /// Far enough ahead that the leads given it are not due during the measurement.
 const TOMORROW: i64 = 86_400_000;
 
-/// Runs SQL on the shared database (setup, not measured).
-async fn exec(engine: Engine, url: &str, sql: &str) {
-    match engine {
-        Engine::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-            c.execute(sql).await.unwrap();
+/// One connection to the shared database for the setup statements (not measured).
+enum Setup {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Setup {
+    async fn open(engine: Engine, url: &str) -> Setup {
+        match engine {
+            Engine::Sqlite => Setup::Sqlite(sqlx::SqliteConnection::connect(url).await.unwrap()),
+            Engine::Postgres => Setup::Postgres(sqlx::PgConnection::connect(url).await.unwrap()),
         }
-        Engine::Postgres => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            c.execute(sql).await.unwrap();
+    }
+
+    async fn exec(&mut self, sql: &str) {
+        match self {
+            Setup::Sqlite(c) => c.execute(sql).await.map(drop),
+            Setup::Postgres(c) => c.execute(sql).await.map(drop),
         }
+        .unwrap();
     }
 }
 
@@ -46,28 +55,28 @@ async fn timed(engine: Engine, url: &str, sql: &str) -> Duration {
 }
 
 /// Nine leads in ten are waiting for a retry tomorrow; the rest are due now.
-async fn make_one_in_ten_due(engine: Engine, url: &str, now: i64) {
+async fn make_one_in_ten_due(engine: Engine, db: &mut Setup, now: i64) {
     let last_digit = match engine {
         Engine::Sqlite => "substr(phone, -1)",
         Engine::Postgres => "right(phone, 1)",
     };
-    exec(engine, url, &format!(
+    db.exec(&format!(
         "UPDATE leads SET status = 'no_answer', call_attempts = 1, last_called_at = {now} - 3600000, \
          next_call_at = {} WHERE {last_digit} <> '7'",
         now + TOMORROW
     ))
     .await;
     // The original's schema and indexes, holding the same rows.
-    let (id, ts) = match engine {
-        Engine::Sqlite => ("BLOB", "BIGINT"),
-        Engine::Postgres => ("UUID", "BIGINT"),
+    let id = match engine {
+        Engine::Sqlite => "BLOB",
+        Engine::Postgres => "UUID",
     };
-    exec(engine, url, &format!(
+    db.exec(&format!(
         "DROP TABLE IF EXISTS original_leads; \
          CREATE TABLE original_leads (id {id} PRIMARY KEY, company_name TEXT NOT NULL, contact_name TEXT NOT NULL, \
            phone TEXT NOT NULL, email TEXT NOT NULL, status TEXT DEFAULT 'pending', call_attempts INTEGER DEFAULT 0, \
-           timezone TEXT, last_called_at {ts}, cal_booking_uid TEXT UNIQUE, follow_up_email_sent BOOLEAN DEFAULT FALSE, \
-           created_at {ts}, updated_at {ts}); \
+           timezone TEXT, last_called_at BIGINT, cal_booking_uid TEXT UNIQUE, follow_up_email_sent BOOLEAN DEFAULT FALSE, \
+           created_at BIGINT, updated_at BIGINT); \
          INSERT INTO original_leads SELECT id, company_name, contact_name, phone, email, status, call_attempts, timezone, \
            last_called_at, NULL, FALSE, created_at, updated_at FROM leads; \
          CREATE INDEX original_idx_status ON original_leads (status); \
@@ -80,13 +89,14 @@ async fn make_one_in_ten_due(engine: Engine, url: &str, now: i64) {
         Engine::Postgres => &["VACUUM ANALYZE leads", "VACUUM ANALYZE original_leads"],
     };
     for sql in analyze {
-        exec(engine, url, sql).await;
+        db.exec(sql).await;
     }
 }
 
 pub async fn figures(env: &Env, engine: Engine, url: &str) -> bool {
     let now = jiff::Timestamp::now().as_millisecond();
-    make_one_in_ten_due(engine, url, now).await;
+    let mut db = Setup::open(engine, url).await;
+    make_one_in_ten_due(engine, &mut db, now).await;
     let store = Store::connect(&ConnectOptions::new(url)).await.unwrap();
     let zones: Vec<String> = store.waiting_zones().await.unwrap();
     let iterations = 30 * env.runs;
@@ -105,11 +115,11 @@ pub async fn figures(env: &Env, engine: Engine, url: &str) -> bool {
         claims.push(t.elapsed());
         assert_eq!(claimed.len(), 100, "a hundred due leads claimed");
         // Hand them back for the next round (not measured).
-        exec(engine, url, "DELETE FROM dial_slots").await;
+        db.exec("DELETE FROM dial_slots").await;
         // Real calls free a slot every few seconds, not a hundred per millisecond; the
         // migration has autovacuum clean the table after 500 dead rows, as done here.
         if engine == Engine::Postgres && claims.len() % 5 == 0 {
-            exec(engine, url, "VACUUM dial_slots").await;
+            db.exec("VACUUM dial_slots").await;
         }
     }
     let original = format!(

@@ -7,27 +7,17 @@ use std::{
 
 use crate::{
     Env,
-    server::proc_kb,
+    server::Server,
     stats::{Figure, Samples, Target},
 };
 
-/// A server process, killed and reaped when dropped.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts the server and polls `/readyz` until it answers 200; returns the time taken and
 /// the server, still running.
-async fn start_to_ready(env: &Env, url: &str, port: u16) -> (Duration, Running) {
+async fn start_to_ready(env: &Env, url: &str, port: u16) -> (Duration, Server) {
     let client = reqwest::Client::new();
     let t = Instant::now();
-    let child = Running(
-        Command::new(&env.bin)
+    let server = Server {
+        child: Command::new(&env.bin)
             .arg("serve")
             .env("DATABASE_URL", url)
             .env("BIND", format!("127.0.0.1:{port}"))
@@ -37,15 +27,13 @@ async fn start_to_ready(env: &Env, url: &str, port: u16) -> (Duration, Running) 
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
-    );
+        base: format!("http://127.0.0.1:{port}"),
+    };
     loop {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
+        if let Ok(r) = client.get(format!("{}/readyz", server.base)).send().await
             && r.status().is_success()
         {
-            return (t.elapsed(), child);
+            return (t.elapsed(), server);
         }
         assert!(
             t.elapsed() < Duration::from_secs(30),
@@ -73,7 +61,7 @@ pub async fn figures(env: &Env) -> bool {
         starts.push(took);
         // At rest: after start-up, with no requests for a while.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        rss.push(proc_kb(server.0.id(), "VmRSS") as f64 / 1024.0);
+        rss.push(server.memory_kb("VmRSS") as f64 / 1024.0);
     }
     let starts = Samples::from_durations(&starts);
     let rss = Samples(rss);

@@ -19,21 +19,8 @@ mod webhooks;
 
 use std::{path::PathBuf, time::Instant};
 
-/// Which database a figure is measured on.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-impl Engine {
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "sqlite",
-            Engine::Postgres => "postgres",
-        }
-    }
-}
+/// Which database a figure is measured on: the library's own engine type.
+pub use ai_dialer::store::Engine;
 
 /// What every measurement needs.
 pub struct Env {

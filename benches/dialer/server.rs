@@ -68,7 +68,7 @@ impl Server {
     }
 }
 
-pub fn proc_kb(pid: u32, field: &str) -> u64 {
+fn proc_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
