@@ -5,7 +5,8 @@
 //!   counting rows; a search's total is counted only up to [`SEARCH_COUNT_LIMIT`];
 //! - a search goes through a trigram index (SQLite FTS5, PostgreSQL pg_trgm) when it
 //!   matches few leads, and walks the sort order when it matches many, where a page
-//!   fills after a short walk;
+//!   fills after a short walk; on PostgreSQL the walk is bounded, and a page it does not
+//!   fill (the matches sit together far along the order) is read through the index;
 //! - on SQLite, which has no statistics to choose from, the store picks between the
 //!   status index and the sort column's index itself, from the exact status counts;
 //! - the statements are not kept prepared: PostgreSQL would otherwise settle on one generic
@@ -185,6 +186,7 @@ impl LeadFilter {
             clauses.push(search_clause(
                 engine,
                 search,
+                !self.statuses.is_empty(),
                 q,
                 digits.as_deref(),
                 &mut binds,
@@ -213,6 +215,7 @@ impl LeadFilter {
 fn search_clause(
     engine: Engine,
     search: SearchPath,
+    by_status: bool,
     q: &str,
     digits: Option<&str>,
     binds: &mut Vec<Bind>,
@@ -240,25 +243,44 @@ fn search_clause(
             }
             format!("({})", ors.join(" OR "))
         }
-        (Engine::Postgres, search) => {
-            // `lead_search.doc` is the four columns, lowercased, with a trigram index (0007).
-            let (pattern, digits) = pg_patterns(q, digits);
-            binds.push(Bind::Text(pattern));
-            let mut like = format!("doc LIKE ${} ESCAPE '\\'", binds.len());
-            if let Some(d) = digits {
-                binds.push(Bind::Text(d));
-                like = format!("({like} OR doc LIKE ${})", binds.len());
-            }
-            // OFFSET 0 keeps the planner from folding the search into the walk of the sort
-            // order: a few matches are found through the trigram index first.
-            let fence = if search == SearchPath::Index {
-                " OFFSET 0"
-            } else {
-                ""
-            };
-            format!("id IN (SELECT lead_id FROM lead_search WHERE {like}{fence})")
+        (Engine::Postgres, SearchPath::Index) => {
+            // The few matches are listed first and then looked up by id: as an array, they
+            // cannot be hash-joined against the whole sort index. Behind a sub-select the
+            // patterns cost the planner nothing to estimate (the store already has).
+            let like = pg_like(q, digits, binds, true);
+            format!("id = ANY(ARRAY(SELECT lead_id FROM lead_search WHERE {like}))")
+        }
+        (Engine::Postgres, _) if !by_status => {
+            // Many matches: walk the sort order and look each lead's text up by its key, a
+            // test the planner cannot turn into a join over every match.
+            let like = pg_like(q, digits, binds, false);
+            format!("(SELECT {like} FROM lead_search WHERE lead_search.lead_id = leads.id)")
+        }
+        (Engine::Postgres, _) => {
+            // Many matches and a status filter: the planner's statistics choose the path.
+            let like = pg_like(q, digits, binds, false);
+            format!("id IN (SELECT lead_id FROM lead_search WHERE {like})")
         }
     }
+}
+
+/// `doc` matched against a PostgreSQL search's patterns (`lead_search.doc` is the four
+/// columns, lowercased, with a trigram index: migration 0007). `hidden` puts each pattern
+/// behind a sub-select so the planner leaves its statistics alone.
+fn pg_like(q: &str, digits: Option<&str>, binds: &mut Vec<Bind>, hidden: bool) -> String {
+    let (pattern, digits) = pg_patterns(q, digits);
+    let mut likes = Vec::new();
+    for p in std::iter::once(pattern).chain(digits) {
+        binds.push(Bind::Text(p));
+        let n = binds.len();
+        // Backslash is PostgreSQL's default LIKE escape.
+        likes.push(if hidden {
+            format!("doc LIKE (SELECT ${n}::text)")
+        } else {
+            format!("doc LIKE ${n}")
+        });
+    }
+    format!("({})", likes.join(" OR "))
 }
 
 /// The digits of a search that looks like a phone number written with punctuation (at
@@ -278,7 +300,11 @@ fn pg_patterns(q: &str, digits: Option<&str>) -> (String, Option<String>) {
 
 /// A PostgreSQL search the planner expects to match at most this many leads is read
 /// through the trigram index; one expected to match more walks the sort order.
-const PG_INDEX_SEARCH_ESTIMATE: i64 = 20_000;
+const PG_INDEX_SEARCH_ESTIMATE: i64 = 10_000;
+
+/// The most leads a page of a PostgreSQL search walks (some tens of milliseconds' worth)
+/// before it reads the matches through the trigram index instead.
+const WALK_BUDGET: i64 = 20_000;
 
 /// An FTS5 query for the substring `q` (or, for phone-like text, its digits in the phone
 /// column): each becomes one quoted phrase, so no character in it is FTS syntax.
@@ -330,6 +356,34 @@ pub(crate) struct ListPlan {
     pub(crate) search: SearchPath,
     /// Exact number of matching leads, when it could be had cheaply.
     known_total: Option<i64>,
+    /// A PostgreSQL search that walks the sort order: how far a page may walk.
+    walk: Option<Walk>,
+}
+
+/// A walk of the sort order in search of many matches (PostgreSQL). The walk is bounded:
+/// matches can sit together at the far end of the order (leads imported together share a
+/// trade or an exchange), and a page that does not fill within its window is read through
+/// the trigram index instead.
+pub(crate) struct Walk {
+    /// Leads the planner expects the search to match, and leads stored.
+    expected: i64,
+    leads: i64,
+    /// The filter read through the trigram index.
+    index_sql: FilterSql,
+}
+
+impl Walk {
+    /// How many leads to walk, at most, for the first `needed` matches: no more than the
+    /// index would read (its matches) and [`WALK_BUDGET`], so a walk that comes back short
+    /// costs at most about what the index path then costs. `None` when the page is not
+    /// expected within half of that: the index is the shorter way.
+    fn window(&self, needed: i64) -> Option<i64> {
+        let distance = needed
+            .saturating_mul(self.leads)
+            .checked_div(self.expected)?;
+        let window = self.expected.min(WALK_BUDGET);
+        (distance.saturating_mul(2) <= window).then_some(window)
+    }
 }
 
 impl Store {
@@ -388,7 +442,7 @@ impl Store {
             }
             _ => StatusPath::Planner,
         };
-        let plan = |search, status, known_total| {
+        let plan = |search, status, known_total, walk| {
             let count_status = if engine == Engine::Sqlite
                 && !filter.statuses.is_empty()
                 && search != SearchPath::Index
@@ -397,11 +451,27 @@ impl Store {
             } else {
                 status
             };
+            let count_sql = match filter.search_text() {
+                // Counting a search without a status filter needs no lead: its text says
+                // whether it matches.
+                Some(q) if engine == Engine::Postgres && filter.statuses.is_empty() => {
+                    let mut binds = Vec::new();
+                    let hidden = search == SearchPath::Index;
+                    let like = pg_like(q, phone_digits(q).as_deref(), &mut binds, hidden);
+                    FilterSql {
+                        where_sql: format!(" WHERE {like}"),
+                        binds,
+                        from: " FROM lead_search",
+                    }
+                }
+                _ => filter.sql(engine, search, count_status),
+            };
             ListPlan {
                 sql: filter.sql(engine, search, status),
-                count_sql: filter.sql(engine, search, count_status),
+                count_sql,
                 search,
                 known_total,
+                walk,
             }
         };
         let Some(q) = filter.search_text() else {
@@ -409,6 +479,7 @@ impl Store {
                 SearchPath::None,
                 status_path(status_total),
                 status_total,
+                None,
             ));
         };
         if engine == Engine::Postgres {
@@ -421,12 +492,19 @@ impl Store {
                 "SELECT lead_search_estimate($1) \
                  + CASE WHEN $2::text IS NULL THEN 0 ELSE lead_search_estimate($2) END")
                 .bind(&pattern).bind(&digits).fetch_one(pool).await?);
-            let path = if expected <= PG_INDEX_SEARCH_ESTIMATE {
-                SearchPath::Index
+            if expected <= PG_INDEX_SEARCH_ESTIMATE {
+                return Ok(plan(SearchPath::Index, StatusPath::Planner, None, None));
+            }
+            let walk = if filter.statuses.is_empty() {
+                Some(Walk {
+                    expected,
+                    leads: self.count_by_status(&[]).await?,
+                    index_sql: filter.sql(engine, SearchPath::Index, StatusPath::Planner),
+                })
             } else {
-                SearchPath::Scan
+                None
             };
-            return Ok(plan(path, StatusPath::Planner, None));
+            return Ok(plan(SearchPath::Scan, StatusPath::Planner, None, walk));
         }
         // Trigrams need three characters; shorter text can only be scanned for.
         if q.chars().count() >= 3 {
@@ -445,10 +523,16 @@ impl Store {
                     SearchPath::Index,
                     StatusPath::Planner,
                     (matches == 0).then_some(0),
+                    None,
                 ));
             }
         }
-        Ok(plan(SearchPath::Scan, status_path(status_total), None))
+        Ok(plan(
+            SearchPath::Scan,
+            status_path(status_total),
+            None,
+            None,
+        ))
     }
 
     /// The number of leads a plan matches: exact when known or small, otherwise counted
@@ -525,17 +609,49 @@ impl Store {
             }
             _ => (per_page, offset),
         };
+        let pick = order_by(self.engine(), query.sort, query.order, mirrored);
+        if let Some(walk) = &plan.walk {
+            if let Some(window) = walk.window(offset + limit) {
+                let walked = format!(
+                    " FROM (SELECT id, {col} FROM leads{pick} LIMIT {window}) AS leads",
+                    col = query.sort.column()
+                );
+                let rows = self
+                    .read_ids(&plan.sql, Some(&walked), query, &pick, limit, offset)
+                    .await?;
+                if rows.len() as i64 == limit || window >= walk.leads {
+                    return Ok(rows);
+                }
+            }
+            return self
+                .read_ids(&walk.index_sql, None, query, &pick, limit, offset)
+                .await;
+        }
+        self.read_ids(&plan.sql, None, query, &pick, limit, offset)
+            .await
+    }
+
+    /// The leads `filter` picks (from `source` when given: a window of the table) in
+    /// `pick` order, `limit` from `offset`, returned in the page's own order.
+    async fn read_ids(
+        &self,
+        filter: &FilterSql,
+        source: Option<&str>,
+        query: &LeadListQuery,
+        pick: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Lead>> {
         let FilterSql {
             where_sql,
             binds,
             from,
-        } = &plan.sql;
-        let engine = self.engine();
+        } = filter;
+        let from = source.unwrap_or(from);
         let sql = format!(
             "SELECT {LEAD_COLUMNS} FROM leads WHERE id IN \
              (SELECT id{from}{where_sql}{pick} LIMIT {limit} OFFSET {offset}){order}",
-            pick = order_by(engine, query.sort, query.order, mirrored),
-            order = order_by(engine, query.sort, query.order, false),
+            order = order_by(self.engine(), query.sort, query.order, false),
         );
         let rows: Vec<LeadRow> = read!(self, pool =>
             bind_all!(sqlx::query_as::<_, LeadRow>(&sql).persistent(false), binds).fetch_all(pool).await?);
@@ -605,9 +721,28 @@ mod tests {
             "{}",
             s.where_sql
         );
-        assert!(s.where_sql.contains("LIKE $3"), "{}", s.where_sql);
-        assert!(s.where_sql.contains("LIKE $4"), "{}", s.where_sql);
+        assert!(
+            s.where_sql.contains("LIKE (SELECT $3::text)"),
+            "{}",
+            s.where_sql
+        );
+        assert!(
+            s.where_sql.contains("LIKE (SELECT $4::text)"),
+            "{}",
+            s.where_sql
+        );
         assert_eq!(s.binds.len(), 4);
+        let walked = LeadFilter {
+            statuses: vec![],
+            ..f.clone()
+        };
+        let s = walked.sql(Engine::Postgres, SearchPath::Scan, StatusPath::Planner);
+        assert!(
+            s.where_sql.contains("lead_search.lead_id = leads.id"),
+            "{}",
+            s.where_sql
+        );
+        assert!(s.where_sql.contains("doc LIKE $2"), "{}", s.where_sql);
         let s = f.sql(Engine::Sqlite, SearchPath::Index, StatusPath::SortIndex);
         assert!(
             s.where_sql.contains("+status IN ($1, $2)"),

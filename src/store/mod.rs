@@ -24,7 +24,7 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     PgPool, SqlitePool,
-    postgres::PgPoolOptions,
+    postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
@@ -180,11 +180,15 @@ impl Store {
             // sqlx checks a connection when it comes back to the pool; checking it again on
             // the way out would cost every query a round trip. A connection that died while
             // idle (the database restarted) fails one request with 503 and is discarded.
+            // JIT compiling costs tens of milliseconds, and the planner asks for it whenever a
+            // plan's cost looks high, as a walk of the sort order that stops after one page
+            // does; none of our statements runs long enough to win it back.
+            let connect = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.acquire_timeout)
                 .test_before_acquire(false)
-                .connect(url)
+                .connect_with(connect)
                 .await?;
             return Ok(Store {
                 pools: Pools::Postgres(pool),
