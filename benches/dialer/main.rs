@@ -33,6 +33,27 @@ pub struct Env {
 }
 
 impl Env {
+    /// The URL of the database named `name`.
+    fn db_url(&self, engine: Engine, name: &str) -> String {
+        match engine {
+            Engine::Sqlite => format!(
+                "sqlite://{}",
+                self.work.join(format!("{name}.db")).display()
+            ),
+            Engine::Postgres => {
+                let (root, query) = match self.pg_admin.split_once('?') {
+                    Some((r, q)) => (r, Some(q)),
+                    None => (self.pg_admin.as_str(), None),
+                };
+                let root = &root[..root.rfind('/').unwrap()];
+                match query {
+                    Some(q) => format!("{root}/bench_{name}?{q}"),
+                    None => format!("{root}/bench_{name}"),
+                }
+            }
+        }
+    }
+
     /// A database URL for a fresh, empty database named `name`.
     pub async fn fresh_db(&self, engine: Engine, name: &str) -> String {
         match engine {
@@ -41,7 +62,6 @@ impl Env {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
-                format!("sqlite://{}", path.display())
             }
             Engine::Postgres => {
                 use sqlx::{Connection, Executor};
@@ -57,17 +77,55 @@ impl Env {
                     .execute(format!("CREATE DATABASE \"{db}\"").as_str())
                     .await
                     .unwrap();
-                let (root, query) = match self.pg_admin.split_once('?') {
-                    Some((r, q)) => (r, Some(q)),
-                    None => (self.pg_admin.as_str(), None),
-                };
-                let root = &root[..root.rfind('/').unwrap()];
-                match query {
-                    Some(q) => format!("{root}/{db}?{q}"),
-                    None => format!("{root}/{db}"),
-                }
             }
         }
+        self.db_url(engine, name)
+    }
+
+    /// The shared database of a previous run when `--reuse` asks for it and it holds leads
+    /// (migrated to this build; quicker, for comparing builds back to back); otherwise a
+    /// fresh one with the file imported.
+    async fn shared_db(&self, engine: Engine, reuse: bool) -> String {
+        if reuse {
+            use sqlx::Connection;
+            let url = self.db_url(engine, "shared");
+            let leads = "SELECT COUNT(*) FROM leads";
+            let stored: i64 = match engine {
+                Engine::Sqlite if self.work.join("shared.db").exists() => {
+                    match sqlx::SqliteConnection::connect(&url).await {
+                        Ok(mut c) => sqlx::query_scalar(leads)
+                            .fetch_one(&mut c)
+                            .await
+                            .unwrap_or(0),
+                        Err(_) => 0,
+                    }
+                }
+                Engine::Sqlite => 0,
+                Engine::Postgres => match sqlx::PgConnection::connect(&url).await {
+                    Ok(mut c) => sqlx::query_scalar(leads)
+                        .fetch_one(&mut c)
+                        .await
+                        .unwrap_or(0),
+                    Err(_) => 0,
+                },
+            };
+            if stored > 0 {
+                self.run_cli(&url, &["migrate"]);
+                println!("reusing {url} (--reuse)");
+                return url;
+            }
+        }
+        let url = self.fresh_db(engine, "shared").await;
+        self.run_cli(&url, &["migrate"]);
+        self.run_cli(&url, &["import", self.leads_csv.to_str().unwrap()]);
+        if engine == Engine::Postgres {
+            // Autovacuum's first pass over a million fresh rows takes seconds of CPU; done
+            // now, it does not land in the middle of a measurement.
+            use sqlx::{Connection, Executor};
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            c.execute("VACUUM ANALYZE").await.unwrap();
+        }
+        url
     }
 
     /// Runs `ai-dialer` with `args` on `database_url`; panics on failure.
@@ -108,6 +166,7 @@ async fn main() {
         })
         .collect();
     let only = arg(&args, "--only");
+    let reuse = args.iter().any(|a| a == "--reuse");
     let wants = |part: &str| {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|p| p == part))
@@ -145,16 +204,7 @@ async fn main() {
         // The remaining figures share one database holding the whole file.
         let needs_db = ["claim", "list", "webhooks"].iter().any(|p| wants(p));
         if needs_db {
-            let url = env.fresh_db(engine, "shared").await;
-            env.run_cli(&url, &["migrate"]);
-            env.run_cli(&url, &["import", env.leads_csv.to_str().unwrap()]);
-            if engine == Engine::Postgres {
-                // Autovacuum's first pass over a million fresh rows takes seconds of CPU; done
-                // now, it does not land in the middle of a measurement.
-                use sqlx::{Connection, Executor};
-                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-                c.execute("VACUUM ANALYZE").await.unwrap();
-            }
+            let url = env.shared_db(engine, reuse).await;
             if wants("claim") {
                 all_met &= claim::figures(&env, engine, &url).await;
             }
