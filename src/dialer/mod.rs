@@ -545,6 +545,21 @@ impl Dialer {
         report: Option<&crate::store::call_logs::CallReport>,
     ) -> anyhow::Result<bool> {
         let facts = self.store.settle_facts(lead_id, attempt).await?;
+        self.finish_call_with(lead_id, attempt, &facts, finished, settings, report)
+            .await
+    }
+
+    /// [`Dialer::finish_call`] with the facts already read (a webhook reads them with the
+    /// call it locates).
+    pub async fn finish_call_with(
+        &self,
+        lead_id: uuid::Uuid,
+        attempt: i64,
+        facts: &crate::store::dialer::SettleFacts,
+        finished: &settle::FinishedCall,
+        settings: &Settings,
+        report: Option<&crate::store::call_logs::CallReport>,
+    ) -> anyhow::Result<bool> {
         let now = self.clock.now();
         // `attempt` names the call; the lead's attempt count is what max_attempts limits.
         let mut settlement = settle::decide(
@@ -557,7 +572,7 @@ impl Dialer {
             now,
             settings,
         );
-        settlement.email = self.follow_up_for(&facts, &settlement, settings);
+        settlement.email = self.follow_up_for(facts, &settlement, settings);
         let settled = self
             .store
             .settle_with_report(lead_id, attempt, &settlement, report, now)

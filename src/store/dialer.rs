@@ -7,7 +7,10 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Bind, Engine, Store, StoreError, StoreResult, bind_all, placeholders, read, write};
+use super::{
+    Bind, Engine, Pools, Store, StoreError, StoreResult, bind_all, changes::Topic, placeholders,
+    read, write,
+};
 use crate::domain::Millis;
 
 /// Serialises claims across every instance sharing one PostgreSQL database.
@@ -415,6 +418,15 @@ impl Store {
         report: Option<&super::call_logs::CallReport>,
         now: Millis,
     ) -> StoreResult<bool> {
+        if let Pools::Postgres(pool) = &self.pools
+            && !s.do_not_call
+            && !s.refund_attempt
+        {
+            let done = settle_in_one_statement(pool, lead_id, attempt, s, report, now).await?;
+            self.changes.bump(Topic::Leads);
+            self.changes.bump(Topic::Calls);
+            return Ok(done);
+        }
         Ok(write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin().await?;
             if let Some(report) = report {
@@ -510,6 +522,30 @@ impl Store {
         .ok_or(StoreError::NotFound)
     }
 
+    /// The (lead, attempt) of the call VAPI knows as `vapi_call_id`, with what settling it
+    /// needs, in one read; `None` when no call log holds that id yet.
+    pub async fn settle_facts_by_call_id(
+        &self,
+        vapi_call_id: &str,
+    ) -> StoreResult<Option<(Uuid, i64, SettleFacts)>> {
+        #[derive(FromRow)]
+        struct Located {
+            lead_id: Uuid,
+            attempt: i64,
+            #[sqlx(flatten)]
+            facts: SettleFacts,
+        }
+        let found: Option<Located> = read!(self, pool => sqlx::query_as::<_, Located>(
+            "SELECT c.lead_id, c.attempt, c.booking_uid, COALESCE(c.opted_out, FALSE) AS opted_out, \
+             l.timezone, l.call_attempts, l.dial_failures, l.email, l.contact_name, l.company_name, \
+             l.booking_start_at FROM call_logs c JOIN leads l ON l.id = c.lead_id WHERE c.vapi_call_id = $1",
+        )
+        .bind(vapi_call_id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(found.map(|l| (l.lead_id, l.attempt, l.facts)))
+    }
+
     /// The lead's time zone and attempt count, for working out its next call.
     pub async fn lead_schedule_facts(&self, lead_id: Uuid) -> StoreResult<(String, i64, i64)> {
         read!(self, pool => sqlx::query_as::<_, (String, i64, i64)>(
@@ -520,4 +556,68 @@ impl Store {
         .await?)
         .ok_or(StoreError::NotFound)
     }
+}
+
+/// The usual settlement on PostgreSQL (no opt-out, no refund) as one statement: the same
+/// writes as [`Store::settle_with_report`]'s transaction, without its six round trips, which
+/// at a thousand reports a second cost more than the writes themselves. Absent parts (no
+/// report, no email) are switched off by their flags, so the statement is prepared once.
+async fn settle_in_one_statement(
+    pool: &sqlx::PgPool,
+    lead_id: Uuid,
+    attempt: i64,
+    s: &LeadSettlement,
+    report: Option<&super::call_logs::CallReport>,
+    now: Millis,
+) -> StoreResult<bool> {
+    let r = report;
+    let text =
+        |f: fn(&super::call_logs::CallReport) -> &Option<String>| r.and_then(|r| f(r).as_deref());
+    let email = s.email.as_ref();
+    let done: i64 = sqlx::query_scalar(
+        "WITH report AS (\
+             UPDATE call_logs SET call_status = 'ended', ended_at = $9, ended_reason = $10, \
+             recording_url = $11, stereo_recording_url = $12, duration_seconds = $13, cost = $14, \
+             summary = $15, transcript = $16, outcome = $17, report = $18, structured_data = $19, \
+             updated_at = $6 WHERE $25 AND lead_id = $7 AND attempt = $8), \
+         done AS (\
+             UPDATE leads SET status = $1, status_reason = $2, next_call_at = $3, \
+             call_attempts = call_attempts - $4, dial_failures = $5, updated_at = $6 \
+             WHERE id = $7 AND status = 'calling' AND call_seq = $8 RETURNING id, email_cycle), \
+         slot AS (DELETE FROM dial_slots WHERE lead_id IN (SELECT id FROM done)), \
+         mail AS (\
+             INSERT INTO email_outbox (id, lead_id, kind, cycle, to_email, subject, body, status, \
+             next_attempt_at, created_at, updated_at) SELECT $20, id, $21, email_cycle, $22, $23, $24, \
+             'pending', $6, $6, $6 FROM done WHERE $26 ON CONFLICT (lead_id, kind, cycle) DO NOTHING) \
+         SELECT COUNT(*) FROM done",
+    )
+    .bind(s.status)
+    .bind(&s.reason)
+    .bind(s.next_call_at)
+    .bind(i64::from(s.refund_attempt))
+    .bind(s.dial_failures)
+    .bind(now)
+    .bind(lead_id)
+    .bind(attempt)
+    .bind(r.and_then(|r| r.ended_at))
+    .bind(text(|r| &r.ended_reason))
+    .bind(text(|r| &r.recording_url))
+    .bind(text(|r| &r.stereo_recording_url))
+    .bind(r.and_then(|r| r.duration_seconds))
+    .bind(r.and_then(|r| r.cost))
+    .bind(text(|r| &r.summary))
+    .bind(text(|r| &r.transcript))
+    .bind(text(|r| &r.outcome))
+    .bind(text(|r| &r.raw))
+    .bind(text(|r| &r.structured_data))
+    .bind(Uuid::now_v7())
+    .bind(email.map(|e| e.kind))
+    .bind(email.map(|e| &e.to))
+    .bind(email.map(|e| &e.subject))
+    .bind(email.map(|e| &e.body))
+    .bind(report.is_some())
+    .bind(email.is_some())
+    .fetch_one(pool)
+    .await?;
+    Ok(done == 1)
 }

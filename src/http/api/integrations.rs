@@ -274,8 +274,20 @@ async fn status_update(state: &AppState, msg: &Value) -> AppResult<()> {
 }
 
 async fn end_of_call(state: &AppState, msg: &Value) -> AppResult<()> {
-    let Some((lead, attempt)) = locate(state, msg).await? else {
-        return Ok(());
+    // The usual case, a call whose id is recorded, is located with its facts in one read.
+    let known = match msg.pointer("/call/id").and_then(Value::as_str) {
+        Some(call_id) => state.store.settle_facts_by_call_id(call_id).await?,
+        None => None,
+    };
+    let (lead, attempt, facts) = match known {
+        Some(found) => found,
+        None => {
+            let Some((lead, attempt)) = locate(state, msg).await? else {
+                return Ok(());
+            };
+            let facts = state.store.settle_facts(lead, attempt).await?;
+            (lead, attempt, facts)
+        }
     };
     let report = settle::report_from_call(msg);
     let settings = state.store.settings().await?;
@@ -285,7 +297,7 @@ async fn end_of_call(state: &AppState, msg: &Value) -> AppResult<()> {
     };
     state
         .dialer
-        .finish_call(lead, attempt, &finished, &settings, Some(&report))
+        .finish_call_with(lead, attempt, &facts, &finished, &settings, Some(&report))
         .await?;
     Ok(())
 }
