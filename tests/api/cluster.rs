@@ -377,11 +377,16 @@ async fn a_server_killed_mid_run_loses_and_doubles_nothing() {
         .map(|s| format!("{}/api/integrations/vapi", s.base))
         .collect();
     // Let the run get going, then kill one server without warning.
+    let start = Instant::now();
     loop {
         let dialed = fake.seen.lock().unwrap().created.len();
         if dialed > leads() as usize / 4 {
             break;
         }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "only {dialed} leads dialed after 5 minutes; the run never got going"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut victim = servers.remove(1);
