@@ -265,8 +265,10 @@ fn search_clause(
 }
 
 /// `doc` matched against a PostgreSQL search's patterns (`lead_search.doc` is the four
-/// columns, lowercased, with a trigram index: migration 0007). `hidden` puts each pattern
-/// behind a sub-select so the planner leaves its statistics alone.
+/// columns, lowercased, with a trigram index: migration 0007). The database lowercases the
+/// pattern too, so both sides agree in whatever locale it runs (in the C locale `lower`
+/// leaves "É" alone). `hidden` puts each pattern behind a sub-select so the planner leaves
+/// its statistics alone.
 fn pg_like(q: &str, digits: Option<&str>, binds: &mut Vec<Bind>, hidden: bool) -> String {
     let (pattern, digits) = pg_patterns(q, digits);
     let mut likes = Vec::new();
@@ -275,9 +277,9 @@ fn pg_like(q: &str, digits: Option<&str>, binds: &mut Vec<Bind>, hidden: bool) -
         let n = binds.len();
         // Backslash is PostgreSQL's default LIKE escape.
         likes.push(if hidden {
-            format!("doc LIKE (SELECT ${n}::text)")
+            format!("doc LIKE (SELECT lower(${n}::text))")
         } else {
-            format!("doc LIKE ${n}")
+            format!("doc LIKE lower(${n})")
         });
     }
     format!("({})", likes.join(" OR "))
@@ -290,10 +292,11 @@ fn phone_digits(q: &str) -> Option<String> {
     (digits.len() >= 3 && digits.len() != q.len()).then_some(digits)
 }
 
-/// The LIKE patterns of a PostgreSQL search: the text, and the digits of a phone-like text.
+/// The LIKE patterns of a PostgreSQL search: the text, and the digits of a phone-like text
+/// (lowercased by the database, see [`pg_like`]).
 fn pg_patterns(q: &str, digits: Option<&str>) -> (String, Option<String>) {
     (
-        format!("%{}%", escape_like(&q.to_lowercase())),
+        format!("%{}%", escape_like(q)),
         digits.map(|d| format!("%{d}%")),
     )
 }
@@ -489,7 +492,7 @@ impl Store {
             let digits = phone_digits(q);
             let (pattern, digits) = pg_patterns(q, digits.as_deref());
             let expected: i64 = read!(self, pool => sqlx::query_scalar::<_, i64>(
-                "SELECT lead_search_estimate($1) \
+                "SELECT lead_search_estimate(lower($1)) \
                  + CASE WHEN $2::text IS NULL THEN 0 ELSE lead_search_estimate($2) END")
                 .bind(&pattern).bind(&digits).fetch_one(pool).await?);
             if expected <= PG_INDEX_SEARCH_ESTIMATE {
@@ -722,12 +725,12 @@ mod tests {
             s.where_sql
         );
         assert!(
-            s.where_sql.contains("LIKE (SELECT $3::text)"),
+            s.where_sql.contains("LIKE (SELECT lower($3::text))"),
             "{}",
             s.where_sql
         );
         assert!(
-            s.where_sql.contains("LIKE (SELECT $4::text)"),
+            s.where_sql.contains("LIKE (SELECT lower($4::text))"),
             "{}",
             s.where_sql
         );
@@ -742,7 +745,11 @@ mod tests {
             "{}",
             s.where_sql
         );
-        assert!(s.where_sql.contains("doc LIKE $2"), "{}", s.where_sql);
+        assert!(
+            s.where_sql.contains("doc LIKE lower($2)"),
+            "{}",
+            s.where_sql
+        );
         let s = f.sql(Engine::Sqlite, SearchPath::Index, StatusPath::SortIndex);
         assert!(
             s.where_sql.contains("+status IN ($1, $2)"),

@@ -7,7 +7,7 @@
 //! neither, PostgreSQL tests are skipped with a loud notice, except under `CI=true`, where
 //! they fail.
 
-use std::{path::PathBuf, process::Command, sync::OnceLock};
+use std::{path::PathBuf, sync::OnceLock};
 
 use std::sync::{Arc, atomic::AtomicI64};
 
@@ -22,6 +22,7 @@ use ai_dialer::{
 use crate::fake_calcom::{self, FakeCalcom};
 use crate::fake_resend::{self, FakeResend};
 use crate::fake_vapi::{self, FakeVapi};
+use crate::pg_cluster::PgCluster;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
@@ -109,88 +110,18 @@ pub fn with_database(url: &str, db: &str) -> String {
 
 /// Starts (or reuses) a private cluster under `target/tmp/pg` with the installed binaries.
 fn throwaway_cluster() -> Option<String> {
-    let bin = [
-        "/usr/lib/postgresql/15/bin",
-        "/usr/lib/postgresql/16/bin",
-        "/usr/lib/postgresql/17/bin",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.join("initdb").exists())?;
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pg");
-    let data = dir.join("data");
     let port_file = dir.join("port");
-    let as_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .is_some_and(|o| o.stdout.starts_with(b"0"));
-    let run = |args: &[&str]| -> bool {
-        let mut cmd = if as_root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]);
-            c.args(args);
-            c
-        } else {
-            let mut c = Command::new(args[0]);
-            c.args(&args[1..]);
-            c
-        };
-        cmd.output().is_ok_and(|o| o.status.success())
+    let port = match std::fs::read_to_string(&port_file) {
+        Ok(port) if dir.join("data").join("PG_VERSION").exists() => port.trim().parse().ok()?,
+        _ => PgCluster::free_port(),
     };
-    let pg_ctl = bin.join("pg_ctl");
-    let pg_ctl = pg_ctl.to_str()?;
-    let data_s = data.to_str()?;
-    if !data.join("PG_VERSION").exists() {
-        std::fs::create_dir_all(&dir).ok()?;
-        if as_root {
-            Command::new("chown")
-                .args(["-R", "postgres:postgres", dir.to_str()?])
-                .status()
-                .ok()?;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        if !run(&[
-            bin.join("initdb").to_str()?,
-            "-D",
-            data_s,
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ]) {
-            return None;
-        }
-        std::fs::write(&port_file, port.to_string()).ok()?;
+    let cluster = PgCluster::init(dir.join("data"), port)?;
+    std::fs::write(&port_file, port.to_string()).ok()?;
+    if !cluster.pg_ctl("status", "") && !cluster.pg_ctl("start", "-c max_connections=300") {
+        return None;
     }
-    let port = std::fs::read_to_string(&port_file).ok()?.trim().to_owned();
-    if !run(&[pg_ctl, "-D", data_s, "status"]) {
-        let opts = format!(
-            "-p {port} -k {data_s} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
-        );
-        let log = dir.join("log");
-        if !run(&[
-            pg_ctl,
-            "-D",
-            data_s,
-            "-o",
-            &opts,
-            "-l",
-            log.to_str()?,
-            "-w",
-            "start",
-        ]) {
-            return None;
-        }
-    }
-    Some(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+    Some(cluster.url())
 }
 
 async fn pg_server() -> Option<&'static PgServer> {

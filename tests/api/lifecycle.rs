@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cli::bin;
 use crate::helpers::{ADMIN_EMAIL, TestApp, in_ci};
+use crate::pg_cluster::PgCluster;
 
 /// A VAPI that takes its time to accept each call (and records the calls it accepted).
 async fn slow_vapi(delay: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
@@ -129,97 +130,23 @@ async fn sigterm_finishes_the_calls_being_placed(app: TestApp) {
 
 crate::both_engines!(sigterm_finishes_the_calls_being_placed);
 
-/// A PostgreSQL cluster of the test's own, which it may stop and start.
-struct OwnCluster {
-    bin: PathBuf,
-    data: PathBuf,
-    port: u16,
-    as_root: bool,
-}
+/// A PostgreSQL cluster of the test's own, which it may stop and start; removed after.
+struct OwnCluster(PgCluster);
 
 impl OwnCluster {
-    fn run(&self, args: &[&str]) -> bool {
-        let mut cmd = if self.as_root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]);
-            c
-        } else {
-            Command::new(args[0])
-        };
-        let args = if self.as_root { args } else { &args[1..] };
-        cmd.args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    fn pg_ctl(&self, action: &str) -> bool {
-        let pg_ctl = self.bin.join("pg_ctl");
-        let data = self.data.to_str().unwrap().to_owned();
-        let opts = format!(
-            "-p {} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port
-        );
-        let log = self.data.join("log");
-        let mut args = vec![pg_ctl.to_str().unwrap(), "-D", &data, "-w"];
-        if action == "start" {
-            args.extend(["-o", &opts, "-l", log.to_str().unwrap()]);
-        } else {
-            args.extend(["-m", "fast"]);
-        }
-        args.push(action);
-        self.run(&args)
-    }
-
     /// Creates and starts a cluster, or `None` without the server binaries.
     fn start() -> Option<OwnCluster> {
-        let bin = ["15", "16", "17"]
-            .iter()
-            .map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin")))
-            .find(|p| p.join("initdb").exists())?;
-        let as_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0"));
         let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("pg-restart-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&data).unwrap();
-        if as_root {
-            Command::new("chown")
-                .args(["-R", "postgres:postgres", data.to_str().unwrap()])
-                .status()
-                .unwrap();
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let cluster = OwnCluster {
-            bin,
-            data,
-            port,
-            as_root,
-        };
-        let initdb = cluster.bin.join("initdb");
-        let ok = cluster.run(&[
-            initdb.to_str().unwrap(),
-            "-D",
-            cluster.data.to_str().unwrap(),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-        ]);
-        (ok && cluster.pg_ctl("start")).then_some(cluster)
+        let cluster = OwnCluster(PgCluster::init(data, PgCluster::free_port())?);
+        cluster.0.pg_ctl("start", "").then_some(cluster)
     }
 }
 
 impl Drop for OwnCluster {
     fn drop(&mut self) {
-        self.pg_ctl("stop");
-        let _ = std::fs::remove_dir_all(&self.data);
+        self.0.pg_ctl("stop", "");
+        let _ = std::fs::remove_dir_all(&self.0.data);
     }
 }
 
@@ -235,7 +162,7 @@ async fn requests_get_503_while_the_database_is_down_and_recover() {
         eprintln!("*** database restart test SKIPPED: no PostgreSQL server binaries ***");
         return;
     };
-    let url = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let url = cluster.0.url();
     let (mut child, base) = serve(&url, &[("DIALER_ADMIN_PASSWORD", "admin-password-1")]);
     let out = bin()
         .args(["token", "create", "--email", ADMIN_EMAIL])
@@ -250,7 +177,7 @@ async fn requests_get_503_while_the_database_is_down_and_recover() {
     let get = |path: &str| http.get(format!("{base}{path}")).bearer_auth(&token).send();
     assert_eq!(get("/api/leads").await.unwrap().status(), StatusCode::OK);
 
-    assert!(cluster.pg_ctl("stop"), "stopping PostgreSQL");
+    assert!(cluster.0.pg_ctl("stop", ""), "stopping PostgreSQL");
     for path in ["/api/leads", "/api/settings", "/api/status"] {
         let res = get(path).await.unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
@@ -268,7 +195,7 @@ async fn requests_get_503_while_the_database_is_down_and_recover() {
         "alive"
     );
 
-    assert!(cluster.pg_ctl("start"), "starting PostgreSQL again");
+    assert!(cluster.0.pg_ctl("start", ""), "starting PostgreSQL again");
     let start = Instant::now();
     loop {
         let res = get("/api/leads").await.unwrap();

@@ -17,5 +17,6 @@ mod import;
 mod lead_list;
 mod leads;
 mod lifecycle;
+mod pg_cluster;
 mod settings;
 mod users;
