@@ -204,6 +204,16 @@ impl Store {
         if found.is_some() {
             return Ok(found);
         }
+        self.attach_call_id(vapi_call_id, meta).await
+    }
+
+    /// Records `vapi_call_id` on the attempt named by the metadata we sent with the call,
+    /// for a call whose id no call log holds yet; the (lead, attempt) when it was attached.
+    pub async fn attach_call_id(
+        &self,
+        vapi_call_id: &str,
+        meta: Option<(Uuid, i64)>,
+    ) -> StoreResult<Option<(Uuid, i64)>> {
         let Some((lead_id, attempt)) = meta else {
             return Ok(None);
         };

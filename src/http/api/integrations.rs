@@ -274,19 +274,23 @@ async fn status_update(state: &AppState, msg: &Value) -> AppResult<()> {
 }
 
 async fn end_of_call(state: &AppState, msg: &Value) -> AppResult<()> {
-    // The usual case, a call whose id is recorded, is located with its facts in one read.
-    let known = match msg.pointer("/call/id").and_then(Value::as_str) {
-        Some(call_id) => state.store.settle_facts_by_call_id(call_id).await?,
-        None => None,
+    let Some(call_id) = msg.pointer("/call/id").and_then(Value::as_str) else {
+        return Ok(());
     };
-    let (lead, attempt, facts) = match known {
+    // The usual case, a call whose id is recorded, is located with its facts in one read;
+    // otherwise the id is attached to the attempt its metadata names, as `locate` does.
+    let (lead, attempt, facts) = match state.store.settle_facts_by_call_id(call_id).await? {
         Some(found) => found,
         None => {
-            let Some((lead, attempt)) = locate(state, msg).await? else {
+            let meta = call_metadata(msg);
+            let Some((lead, attempt)) = state.store.attach_call_id(call_id, meta).await? else {
                 return Ok(());
             };
-            let facts = state.store.settle_facts(lead, attempt).await?;
-            (lead, attempt, facts)
+            (
+                lead,
+                attempt,
+                state.store.settle_facts(lead, attempt).await?,
+            )
         }
     };
     let report = settle::report_from_call(msg);
