@@ -13,6 +13,29 @@ use super::{
 };
 use crate::domain::Millis;
 
+/// Moves a lead still on call `$8` to its settled state: `$1` status, `$2` reason, `$3` next
+/// call, `$4` 1 to give the attempt back, `$5` dial failures, `$6` now, `$7` the lead. Its
+/// values are bound by [`bind_settlement!`].
+const SETTLE_LEAD: &str = "UPDATE leads SET status = $1, status_reason = $2, next_call_at = $3, \
+     call_attempts = call_attempts - $4, dial_failures = $5, updated_at = $6 \
+     WHERE id = $7 AND status = 'calling' AND call_seq = $8";
+
+/// Binds [`SETTLE_LEAD`]'s eight values, in its order, to `$query` (a query whose first eight
+/// parameters are those), for whichever engine runs it.
+macro_rules! bind_settlement {
+    ($query:expr, $s:expr, $lead_id:expr, $attempt:expr, $now:expr) => {
+        $query
+            .bind($s.status)
+            .bind(&$s.reason)
+            .bind($s.next_call_at)
+            .bind(i64::from($s.refund_attempt))
+            .bind($s.dial_failures)
+            .bind($now)
+            .bind($lead_id)
+            .bind($attempt)
+    };
+}
+
 /// Serialises claims across every instance sharing one PostgreSQL database.
 const CLAIM_LOCK: i64 = 4_200_002;
 
@@ -434,22 +457,10 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let done = sqlx::query(
-                "UPDATE leads SET status = $1, status_reason = $2, next_call_at = $3, \
-                 call_attempts = call_attempts - $4, dial_failures = $5, updated_at = $6 \
-                 WHERE id = $7 AND status = 'calling' AND call_seq = $8",
-            )
-            .bind(s.status)
-            .bind(&s.reason)
-            .bind(s.next_call_at)
-            .bind(i64::from(s.refund_attempt))
-            .bind(s.dial_failures)
-            .bind(now)
-            .bind(lead_id)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let done = bind_settlement!(sqlx::query(SETTLE_LEAD), s, lead_id, attempt, now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             // An opt-out is honoured even when the lead has moved on (a person changed it during
             // the call, or another report settled it first).
             if s.do_not_call {
@@ -574,50 +585,42 @@ async fn settle_in_one_statement(
     let text =
         |f: fn(&super::call_logs::CallReport) -> &Option<String>| r.and_then(|r| f(r).as_deref());
     let email = s.email.as_ref();
-    let done: i64 = sqlx::query_scalar(
-        "WITH report AS (\
-             UPDATE call_logs SET call_status = 'ended', ended_at = $9, ended_reason = $10, \
-             recording_url = $11, stereo_recording_url = $12, duration_seconds = $13, cost = $14, \
-             summary = $15, transcript = $16, outcome = $17, report = $18, structured_data = $19, \
-             updated_at = $6 WHERE $25 AND lead_id = $7 AND attempt = $8), \
-         done AS (\
-             UPDATE leads SET status = $1, status_reason = $2, next_call_at = $3, \
-             call_attempts = call_attempts - $4, dial_failures = $5, updated_at = $6 \
-             WHERE id = $7 AND status = 'calling' AND call_seq = $8 RETURNING id, email_cycle), \
-         slot AS (DELETE FROM dial_slots WHERE lead_id IN (SELECT id FROM done)), \
-         mail AS (\
-             INSERT INTO email_outbox (id, lead_id, kind, cycle, to_email, subject, body, status, \
-             next_attempt_at, created_at, updated_at) SELECT $20, id, $21, email_cycle, $22, $23, $24, \
-             'pending', $6, $6, $6 FROM done WHERE $26 ON CONFLICT (lead_id, kind, cycle) DO NOTHING) \
-         SELECT COUNT(*) FROM done",
-    )
-    .bind(s.status)
-    .bind(&s.reason)
-    .bind(s.next_call_at)
-    .bind(i64::from(s.refund_attempt))
-    .bind(s.dial_failures)
-    .bind(now)
-    .bind(lead_id)
-    .bind(attempt)
-    .bind(r.and_then(|r| r.ended_at))
-    .bind(text(|r| &r.ended_reason))
-    .bind(text(|r| &r.recording_url))
-    .bind(text(|r| &r.stereo_recording_url))
-    .bind(r.and_then(|r| r.duration_seconds))
-    .bind(r.and_then(|r| r.cost))
-    .bind(text(|r| &r.summary))
-    .bind(text(|r| &r.transcript))
-    .bind(text(|r| &r.outcome))
-    .bind(text(|r| &r.raw))
-    .bind(text(|r| &r.structured_data))
-    .bind(Uuid::now_v7())
-    .bind(email.map(|e| e.kind))
-    .bind(email.map(|e| &e.to))
-    .bind(email.map(|e| &e.subject))
-    .bind(email.map(|e| &e.body))
-    .bind(report.is_some())
-    .bind(email.is_some())
-    .fetch_one(pool)
-    .await?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "WITH report AS (\
+                 UPDATE call_logs SET call_status = 'ended', ended_at = $9, ended_reason = $10, \
+                 recording_url = $11, stereo_recording_url = $12, duration_seconds = $13, cost = $14, \
+                 summary = $15, transcript = $16, outcome = $17, report = $18, structured_data = $19, \
+                 updated_at = $6 WHERE $25 AND lead_id = $7 AND attempt = $8), \
+             done AS ({SETTLE_LEAD} RETURNING id, email_cycle), \
+             slot AS (DELETE FROM dial_slots WHERE lead_id IN (SELECT id FROM done)), \
+             mail AS (\
+                 INSERT INTO email_outbox (id, lead_id, kind, cycle, to_email, subject, body, status, \
+                 next_attempt_at, created_at, updated_at) SELECT $20, id, $21, email_cycle, $22, $23, $24, \
+                 'pending', $6, $6, $6 FROM done WHERE $26 ON CONFLICT (lead_id, kind, cycle) DO NOTHING) \
+             SELECT COUNT(*) FROM done"
+        )
+    });
+    let done: i64 = bind_settlement!(sqlx::query_scalar(SQL.as_str()), s, lead_id, attempt, now)
+        .bind(r.and_then(|r| r.ended_at))
+        .bind(text(|r| &r.ended_reason))
+        .bind(text(|r| &r.recording_url))
+        .bind(text(|r| &r.stereo_recording_url))
+        .bind(r.and_then(|r| r.duration_seconds))
+        .bind(r.and_then(|r| r.cost))
+        .bind(text(|r| &r.summary))
+        .bind(text(|r| &r.transcript))
+        .bind(text(|r| &r.outcome))
+        .bind(text(|r| &r.raw))
+        .bind(text(|r| &r.structured_data))
+        .bind(Uuid::now_v7())
+        .bind(email.map(|e| e.kind))
+        .bind(email.map(|e| &e.to))
+        .bind(email.map(|e| &e.subject))
+        .bind(email.map(|e| &e.body))
+        .bind(report.is_some())
+        .bind(email.is_some())
+        .fetch_one(pool)
+        .await?;
     Ok(done == 1)
 }
