@@ -714,49 +714,28 @@ mod tests {
 
     #[test]
     fn filter_builds_numbered_placeholders() {
+        let has = |s: &FilterSql, part: &str| {
+            assert!(s.where_sql.contains(part), "{part} in {}", s.where_sql)
+        };
         let f = LeadFilter {
             statuses: vec![LeadStatus::Pending, LeadStatus::Error],
             q: Some("(415) 555".into()),
         };
         let s = f.sql(Engine::Postgres, SearchPath::Index, StatusPath::Planner);
-        assert!(
-            s.where_sql.contains("status IN ($1, $2)"),
-            "{}",
-            s.where_sql
-        );
-        assert!(
-            s.where_sql.contains("LIKE (SELECT lower($3::text))"),
-            "{}",
-            s.where_sql
-        );
-        assert!(
-            s.where_sql.contains("LIKE (SELECT lower($4::text))"),
-            "{}",
-            s.where_sql
-        );
+        has(&s, "status IN ($1, $2)");
+        has(&s, "LIKE (SELECT lower($3::text))");
+        has(&s, "LIKE (SELECT lower($4::text))");
         assert_eq!(s.binds.len(), 4);
         let walked = LeadFilter {
             statuses: vec![],
             ..f.clone()
         };
         let s = walked.sql(Engine::Postgres, SearchPath::Scan, StatusPath::Planner);
-        assert!(
-            s.where_sql.contains("lead_search.lead_id = leads.id"),
-            "{}",
-            s.where_sql
-        );
-        assert!(
-            s.where_sql.contains("doc LIKE lower($2)"),
-            "{}",
-            s.where_sql
-        );
+        has(&s, "lead_search.lead_id = leads.id");
+        has(&s, "doc LIKE lower($2)");
         let s = f.sql(Engine::Sqlite, SearchPath::Index, StatusPath::SortIndex);
-        assert!(
-            s.where_sql.contains("+status IN ($1, $2)"),
-            "{}",
-            s.where_sql
-        );
-        assert!(s.where_sql.contains("MATCH $3"), "{}", s.where_sql);
+        has(&s, "+status IN ($1, $2)");
+        has(&s, "MATCH $3");
         assert_eq!(s.binds.len(), 3);
     }
 
