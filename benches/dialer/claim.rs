@@ -4,38 +4,15 @@
 use std::time::{Duration, Instant};
 
 use ai_dialer::store::{ConnectOptions, Store, dialer::ClaimRequest};
-use sqlx::{Connection, Executor};
+use sqlx::Connection;
 
 use crate::{
-    Engine, Env,
+    Engine, Env, Setup,
     stats::{Figure, Samples, Target},
 };
 
 /// Far enough ahead that the leads given it are not due during the measurement.
 const TOMORROW: i64 = 86_400_000;
-
-/// One connection to the shared database for the setup statements (not measured).
-enum Setup {
-    Sqlite(sqlx::SqliteConnection),
-    Postgres(sqlx::PgConnection),
-}
-
-impl Setup {
-    async fn open(engine: Engine, url: &str) -> Setup {
-        match engine {
-            Engine::Sqlite => Setup::Sqlite(sqlx::SqliteConnection::connect(url).await.unwrap()),
-            Engine::Postgres => Setup::Postgres(sqlx::PgConnection::connect(url).await.unwrap()),
-        }
-    }
-
-    async fn exec(&mut self, sql: &str) {
-        match self {
-            Setup::Sqlite(c) => c.execute(sql).await.map(drop),
-            Setup::Postgres(c) => c.execute(sql).await.map(drop),
-        }
-        .unwrap();
-    }
-}
 
 async fn timed(engine: Engine, url: &str, sql: &str) -> Duration {
     let t;

@@ -22,6 +22,44 @@ use std::{path::PathBuf, time::Instant};
 /// Which database a figure is measured on: the library's own engine type.
 pub use ai_dialer::store::Engine;
 
+/// One connection to a benchmark database for setup statements (not measured).
+pub enum Setup {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Setup {
+    /// Connects, or the error (the database may not exist yet).
+    pub async fn connect(engine: Engine, url: &str) -> Result<Setup, sqlx::Error> {
+        use sqlx::Connection;
+        Ok(match engine {
+            Engine::Sqlite => Setup::Sqlite(sqlx::SqliteConnection::connect(url).await?),
+            Engine::Postgres => Setup::Postgres(sqlx::PgConnection::connect(url).await?),
+        })
+    }
+
+    pub async fn open(engine: Engine, url: &str) -> Setup {
+        Setup::connect(engine, url).await.unwrap()
+    }
+
+    pub async fn exec(&mut self, sql: &str) {
+        use sqlx::Executor;
+        match self {
+            Setup::Sqlite(c) => c.execute(sql).await.map(drop),
+            Setup::Postgres(c) => c.execute(sql).await.map(drop),
+        }
+        .unwrap();
+    }
+
+    /// The single number `sql` answers.
+    pub async fn number(&mut self, sql: &str) -> Result<i64, sqlx::Error> {
+        match self {
+            Setup::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(c).await,
+            Setup::Postgres(c) => sqlx::query_scalar(sql).fetch_one(c).await,
+        }
+    }
+}
+
 /// What every measurement needs.
 pub struct Env {
     pub bin: PathBuf,
@@ -87,27 +125,12 @@ impl Env {
     /// fresh one with the file imported.
     async fn shared_db(&self, engine: Engine, reuse: bool) -> String {
         if reuse {
-            use sqlx::Connection;
             let url = self.db_url(engine, "shared");
-            let leads = "SELECT COUNT(*) FROM leads";
-            let stored: i64 = match engine {
-                Engine::Sqlite if self.work.join("shared.db").exists() => {
-                    match sqlx::SqliteConnection::connect(&url).await {
-                        Ok(mut c) => sqlx::query_scalar(leads)
-                            .fetch_one(&mut c)
-                            .await
-                            .unwrap_or(0),
-                        Err(_) => 0,
-                    }
-                }
-                Engine::Sqlite => 0,
-                Engine::Postgres => match sqlx::PgConnection::connect(&url).await {
-                    Ok(mut c) => sqlx::query_scalar(leads)
-                        .fetch_one(&mut c)
-                        .await
-                        .unwrap_or(0),
-                    Err(_) => 0,
-                },
+            // Connecting would create a missing SQLite file.
+            let exists = engine == Engine::Postgres || self.work.join("shared.db").exists();
+            let stored = match Setup::connect(engine, &url).await {
+                Ok(mut db) if exists => db.number("SELECT COUNT(*) FROM leads").await.unwrap_or(0),
+                _ => 0,
             };
             if stored > 0 {
                 self.run_cli(&url, &["migrate"]);
@@ -121,9 +144,7 @@ impl Env {
         if engine == Engine::Postgres {
             // Autovacuum's first pass over a million fresh rows takes seconds of CPU; done
             // now, it does not land in the middle of a measurement.
-            use sqlx::{Connection, Executor};
-            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-            c.execute("VACUUM ANALYZE").await.unwrap();
+            Setup::open(engine, &url).await.exec("VACUUM ANALYZE").await;
         }
         url
     }
