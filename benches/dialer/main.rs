@@ -120,19 +120,28 @@ impl Env {
         self.db_url(engine, name)
     }
 
-    /// The shared database of a previous run when `--reuse` asks for it and it holds leads
-    /// (migrated to this build; quicker, for comparing builds back to back); otherwise a
+    /// The shared database of a previous run when `--reuse` asks for it and it holds this
+    /// run's leads, most still waiting (migrated to this build; quicker, for comparing builds back to back); otherwise a
     /// fresh one with the file imported.
     async fn shared_db(&self, engine: Engine, reuse: bool) -> String {
         if reuse {
             let url = self.db_url(engine, "shared");
             // Connecting would create a missing SQLite file.
             let exists = engine == Engine::Postgres || self.work.join("shared.db").exists();
-            let stored = match Setup::connect(engine, &url).await {
-                Ok(mut db) if exists => db.number("SELECT COUNT(*) FROM leads").await.unwrap_or(0),
-                _ => 0,
+            let (stored, waiting) = match Setup::connect(engine, &url).await {
+                Ok(mut db) if exists => (
+                    db.number("SELECT COUNT(*) FROM leads").await.unwrap_or(0),
+                    db.number(
+                        "SELECT COUNT(*) FROM leads WHERE status IN ('pending', 'no_answer')",
+                    )
+                    .await
+                    .unwrap_or(0),
+                ),
+                _ => (0, 0),
             };
-            if stored > 0 {
+            // The file's size (a few messy phones are refused), and enough waiting leads
+            // left for the webhook runs, which settle 20,000 of them each.
+            if stored as u64 >= self.rows * 9 / 10 && waiting >= stored / 2 {
                 self.run_cli(&url, &["migrate"]);
                 println!("reusing {url} (--reuse)");
                 return url;

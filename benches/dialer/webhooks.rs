@@ -162,6 +162,10 @@ pub async fn figures(env: &Env, engine: Engine, url: &str) -> bool {
     let (mut rates, mut latencies, mut failed) = (Vec::new(), Vec::new(), 0);
     for _ in 0..env.runs {
         let calls = calls_in_progress(engine, url, REPORTS).await;
+        assert!(
+            calls.len() >= REPORTS,
+            "too few waiting leads left for a run"
+        );
         let messages: Vec<Value> = calls.iter().map(|(l, a, c)| report(*l, *a, c)).collect();
         let (took, lat, errors) = blast(&server.base, messages).await;
         rates.push(calls.len() as f64 / took.as_secs_f64());

@@ -585,6 +585,9 @@ async fn settle_in_one_statement(
     let text =
         |f: fn(&super::call_logs::CallReport) -> &Option<String>| r.and_then(|r| f(r).as_deref());
     let email = s.email.as_ref();
+    // The slot is deleted by its key ($7) behind `EXISTS (done)`: written as
+    // `lead_id IN (SELECT id FROM done)` it was planned as a scan of every slot held, one per
+    // call in flight, and 20,000 calls in flight made each report read them all.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "WITH report AS (\
@@ -593,7 +596,7 @@ async fn settle_in_one_statement(
                  summary = $15, transcript = $16, outcome = $17, report = $18, structured_data = $19, \
                  updated_at = $6 WHERE $25 AND lead_id = $7 AND attempt = $8), \
              done AS ({SETTLE_LEAD} RETURNING id, email_cycle), \
-             slot AS (DELETE FROM dial_slots WHERE lead_id IN (SELECT id FROM done)), \
+             slot AS (DELETE FROM dial_slots WHERE lead_id = $7 AND EXISTS (SELECT 1 FROM done)), \
              mail AS (\
                  INSERT INTO email_outbox (id, lead_id, kind, cycle, to_email, subject, body, status, \
                  next_attempt_at, created_at, updated_at) SELECT $20, id, $21, email_cycle, $22, $23, $24, \
