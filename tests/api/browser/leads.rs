@@ -1,6 +1,8 @@
 //! The leads page in a real browser: sorting, filtering, searching, paging, inline editing
 //! with the keyboard, bulk actions over every matching lead, and the Add lead dialog.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -337,7 +339,14 @@ async fn cells_edit_inline_with_enter_escape_and_tab() {
             TIMEOUT,
         )
         .await;
+    // Chrome's suggestion list for the zone (a datalist) can still be open at this point,
+    // and then it takes the first Escape for itself (1 run in ~30 under load); the next
+    // Escape reaches the editor.
     browser.press(ESCAPE).await;
+    let closed = "!document.querySelector('td.editing')";
+    if !browser.holds_within(closed, Duration::from_secs(2)).await {
+        browser.press(ESCAPE).await;
+    }
     browser
         .wait_until(
             "document.activeElement.dataset.field === 'timezone' && !document.querySelector('td.editing')",

@@ -128,8 +128,35 @@ impl Browser {
 
     /// Waits until the JavaScript expression `predicate` is truthy, e.g.
     /// `"location.pathname === '/'"`. Exceptions count as false, but the timeout's panic
-    /// message reports the last one, so a typo does not look like a slow page.
+    /// message reports the last one, so a typo does not look like a slow page, and what had
+    /// focus and any cell still being edited, which most waits are about.
     pub async fn wait_until(&self, predicate: &str, timeout: Duration) {
+        let Err(error) = self.poll(predicate, timeout).await else {
+            return;
+        };
+        let url = self.current_url().await;
+        let error = error
+            .map(|e| format!("; last error: {e}"))
+            .unwrap_or_default();
+        let state = self
+            .try_cmd(Method::POST, "/execute/sync", Some(json!({"args": [], "script":
+                "const a = document.activeElement, e = document.querySelector('td.editing'); \
+                 return `focus on ${a?.outerHTML.slice(0, 200)}; editing ${e?.outerHTML.slice(0, 300)}`;"})))
+            .await
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        panic!("timed out after {timeout:?} waiting until `{predicate}` on {url}{error}; {state}");
+    }
+
+    /// Whether `predicate` becomes truthy within `timeout`, for a step that may need doing
+    /// twice; [`Self::wait_until`] otherwise.
+    pub async fn holds_within(&self, predicate: &str, timeout: Duration) -> bool {
+        self.poll(predicate, timeout).await.is_ok()
+    }
+
+    /// Polls `predicate` until it holds or `timeout` passes; the error is the last
+    /// exception or failed command, if any.
+    async fn poll(&self, predicate: &str, timeout: Duration) -> Result<(), Option<String>> {
         let script = format!(
             "try {{ return [!!({predicate}), null]; }} catch (e) {{ return [false, String(e)]; }}"
         );
@@ -140,17 +167,13 @@ impl Browser {
                 .try_cmd(Method::POST, "/execute/sync", Some(body.clone()))
                 .await
             {
-                Ok(v) if v[0] == true => return,
+                Ok(v) if v[0] == true => return Ok(()),
                 Ok(v) => v[1].as_str().map(str::to_owned),
                 // Errors are expected while a new page replaces the old one.
                 Err(e) => Some(e),
             };
             if Instant::now() >= deadline {
-                let url = self.current_url().await;
-                let error = error
-                    .map(|e| format!("; last error: {e}"))
-                    .unwrap_or_default();
-                panic!("timed out after {timeout:?} waiting until `{predicate}` on {url}{error}");
+                return Err(error);
             }
             tokio::time::sleep(POLL).await;
         }
