@@ -112,7 +112,7 @@ pub async fn figures(env: &Env, engine: Engine, url: &str) -> bool {
     let claims = Samples::from_durations(&claims);
     let reference = Samples::from_durations(&reference);
     Figure {
-        name: "claim the next 100 due (1M leads, 10% due)",
+        name: &format!("claim the next 100 due ({} leads, 10% due)", env.leads()),
         engine: engine.name(),
         unit: "ms",
         value: claims.median(),

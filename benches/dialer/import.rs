@@ -147,17 +147,11 @@ pub async fn figures(env: &Env, engine: Engine) -> bool {
     let name = engine.name();
     let mut met = true;
     for (label, samples) in [
-        (
-            "import 1M rows: ai-dialer import",
-            Samples::from_durations(&cli),
-        ),
-        (
-            "import 1M rows: POST /api/leads/import",
-            Samples::from_durations(&http),
-        ),
+        ("ai-dialer import", Samples::from_durations(&cli)),
+        ("POST /api/leads/import", Samples::from_durations(&http)),
     ] {
         met &= Figure {
-            name: label,
+            name: &format!("import {} rows: {label}", env.leads()),
             engine: name,
             unit: "ms",
             value: samples.median(),

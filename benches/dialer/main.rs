@@ -71,6 +71,15 @@ pub struct Env {
 }
 
 impl Env {
+    /// The number of leads as figure names say it: "1M", "20k", "1500".
+    pub fn leads(&self) -> String {
+        match self.rows {
+            n if n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+            n if n % 1_000 == 0 => format!("{}k", n / 1_000),
+            n => n.to_string(),
+        }
+    }
+
     /// The URL of the database named `name`.
     fn db_url(&self, engine: Engine, name: &str) -> String {
         match engine {
