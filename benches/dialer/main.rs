@@ -130,8 +130,8 @@ impl Env {
     }
 
     /// The shared database of a previous run when `--reuse` asks for it and it holds this
-    /// run's leads, most still waiting (migrated to this build; quicker, for comparing builds back to back); otherwise a
-    /// fresh one with the file imported.
+    /// run's leads, at least half still waiting (migrated to this build; quicker, for
+    /// comparing builds back to back); otherwise a fresh one with the file imported.
     async fn shared_db(&self, engine: Engine, reuse: bool) -> String {
         if reuse {
             let url = self.db_url(engine, "shared");

@@ -586,8 +586,8 @@ async fn settle_in_one_statement(
         |f: fn(&super::call_logs::CallReport) -> &Option<String>| r.and_then(|r| f(r).as_deref());
     let email = s.email.as_ref();
     // The slot is deleted by its key ($7) behind `EXISTS (done)`: written as
-    // `lead_id IN (SELECT id FROM done)` it was planned as a scan of every slot held, one per
-    // call in flight, and 20,000 calls in flight made each report read them all.
+    // `lead_id IN (SELECT id FROM done)` it could be planned as a scan of every slot held, one
+    // per call in flight, and with 20,000 calls in flight each report read them all.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "WITH report AS (\

@@ -340,7 +340,7 @@ async fn cells_edit_inline_with_enter_escape_and_tab() {
         )
         .await;
     // Chrome's suggestion list for the zone (a datalist) can still be open at this point,
-    // and then it takes the first Escape for itself (1 run in ~30 under load); the next
+    // and then it takes the first Escape for itself (about 1 run in 30 under load); the next
     // Escape reaches the editor.
     browser.press(ESCAPE).await;
     let closed = "!document.querySelector('td.editing')";
