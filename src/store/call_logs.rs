@@ -54,34 +54,55 @@ const COLUMNS: &str = "id, lead_id, vapi_call_id, attempt, call_status, initiate
     ended_reason, recording_url, stereo_recording_url, duration_seconds, cost, summary, transcript, \
     outcome, structured_data, booking_uid, opted_out, created_at, updated_at";
 
-/// The statement filling a call log from its end-of-call report (idempotent: the same
-/// report twice writes the same values), bound for whichever engine runs it; a settlement
-/// runs it inside its own transaction.
-macro_rules! report_query {
-    ($report:expr, $lead_id:expr, $attempt:expr, $now:expr) => {{
-        let report = $report;
-        sqlx::query(
-            "UPDATE call_logs SET call_status = 'ended', ended_at = $1, ended_reason = $2, recording_url = $3, \
-             stereo_recording_url = $4, duration_seconds = $5, cost = $6, summary = $7, transcript = $8, \
-             outcome = $9, report = $10, updated_at = $11, structured_data = $14 WHERE lead_id = $12 AND attempt = $13",
-        )
-        .bind(report.ended_at)
-        .bind(&report.ended_reason)
-        .bind(&report.recording_url)
-        .bind(&report.stereo_recording_url)
-        .bind(report.duration_seconds)
-        .bind(report.cost)
-        .bind(&report.summary)
-        .bind(&report.transcript)
-        .bind(&report.outcome)
-        .bind(&report.raw)
-        .bind($now)
-        .bind($lead_id)
-        .bind($attempt)
-        .bind(&report.structured_data)
+/// What an end-of-call report fills in its call log, as a `SET` list whose eleven values are
+/// numbered from `$first`; [`bind_report!`] binds them in that order. The settlement's
+/// transaction and PostgreSQL's one-statement settlement number them differently, so the
+/// list is written once here and numbered by each. Idempotent: the same report twice writes
+/// the same values.
+pub(crate) fn report_columns(first: usize) -> String {
+    [
+        "ended_at",
+        "ended_reason",
+        "recording_url",
+        "stereo_recording_url",
+        "duration_seconds",
+        "cost",
+        "summary",
+        "transcript",
+        "outcome",
+        "report",
+        "structured_data",
+    ]
+    .iter()
+    .enumerate()
+    .fold("call_status = 'ended'".to_owned(), |set, (i, column)| {
+        format!("{set}, {column} = ${}", first + i)
+    })
+}
+
+/// Binds [`report_columns`]' eleven values from `$report` (an `Option<&CallReport>`; all
+/// null when absent) to `$query`, in their order.
+macro_rules! bind_report {
+    ($query:expr, $report:expr) => {{
+        let r: Option<&$crate::store::call_logs::CallReport> = $report;
+        let text = |f: fn(&$crate::store::call_logs::CallReport) -> &Option<String>| {
+            r.and_then(|r| f(r).as_deref())
+        };
+        $query
+            .bind(r.and_then(|r| r.ended_at))
+            .bind(text(|r| &r.ended_reason))
+            .bind(text(|r| &r.recording_url))
+            .bind(text(|r| &r.stereo_recording_url))
+            .bind(r.and_then(|r| r.duration_seconds))
+            .bind(r.and_then(|r| r.cost))
+            .bind(text(|r| &r.summary))
+            .bind(text(|r| &r.transcript))
+            .bind(text(|r| &r.outcome))
+            .bind(text(|r| &r.raw))
+            .bind(text(|r| &r.structured_data))
     }};
 }
-pub(crate) use report_query;
+pub(crate) use bind_report;
 
 /// Writes stored JSON text as JSON (null when absent or unreadable).
 fn json_text<S: serde::Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {

@@ -4,12 +4,16 @@
 //! so a late or repeated report cannot touch a lead a person has changed since, or one
 //! already settled.
 
+use std::sync::LazyLock;
+
 use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
-    Bind, Engine, Pools, Store, StoreError, StoreResult, bind_all, changes::Topic, placeholders,
-    read, write,
+    Bind, Engine, Pools, Store, StoreError, StoreResult, bind_all,
+    call_logs::{bind_report, report_columns},
+    changes::Topic,
+    placeholders, read, write,
 };
 use crate::domain::Millis;
 
@@ -452,8 +456,17 @@ impl Store {
         }
         Ok(write!(self, notify Leads, Calls; pool => {
             let mut tx = pool.begin().await?;
-            if let Some(report) = report {
-                super::call_logs::report_query!(report, lead_id, attempt, now)
+            if report.is_some() {
+                static SQL: LazyLock<String> = LazyLock::new(|| {
+                    format!(
+                        "UPDATE call_logs SET {}, updated_at = $12 WHERE lead_id = $13 AND attempt = $14",
+                        report_columns(1)
+                    )
+                });
+                bind_report!(sqlx::query(SQL.as_str()), report)
+                    .bind(now)
+                    .bind(lead_id)
+                    .bind(attempt)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -581,41 +594,26 @@ async fn settle_in_one_statement(
     report: Option<&super::call_logs::CallReport>,
     now: Millis,
 ) -> StoreResult<bool> {
-    let r = report;
-    let text =
-        |f: fn(&super::call_logs::CallReport) -> &Option<String>| r.and_then(|r| f(r).as_deref());
     let email = s.email.as_ref();
     // The slot is deleted by its key ($7) behind `EXISTS (done)`: written as
     // `lead_id IN (SELECT id FROM done)` it could be planned as a scan of every slot held, one
     // per call in flight, and with 20,000 calls in flight each report read them all.
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "WITH report AS (\
-                 UPDATE call_logs SET call_status = 'ended', ended_at = $9, ended_reason = $10, \
-                 recording_url = $11, stereo_recording_url = $12, duration_seconds = $13, cost = $14, \
-                 summary = $15, transcript = $16, outcome = $17, report = $18, structured_data = $19, \
-                 updated_at = $6 WHERE $25 AND lead_id = $7 AND attempt = $8), \
+                 UPDATE call_logs SET {report}, updated_at = $6 WHERE $25 AND lead_id = $7 AND attempt = $8), \
              done AS ({SETTLE_LEAD} RETURNING id, email_cycle), \
              slot AS (DELETE FROM dial_slots WHERE lead_id = $7 AND EXISTS (SELECT 1 FROM done)), \
              mail AS (\
                  INSERT INTO email_outbox (id, lead_id, kind, cycle, to_email, subject, body, status, \
                  next_attempt_at, created_at, updated_at) SELECT $20, id, $21, email_cycle, $22, $23, $24, \
                  'pending', $6, $6, $6 FROM done WHERE $26 ON CONFLICT (lead_id, kind, cycle) DO NOTHING) \
-             SELECT COUNT(*) FROM done"
+             SELECT COUNT(*) FROM done",
+            report = report_columns(9)
         )
     });
-    let done: i64 = bind_settlement!(sqlx::query_scalar(SQL.as_str()), s, lead_id, attempt, now)
-        .bind(r.and_then(|r| r.ended_at))
-        .bind(text(|r| &r.ended_reason))
-        .bind(text(|r| &r.recording_url))
-        .bind(text(|r| &r.stereo_recording_url))
-        .bind(r.and_then(|r| r.duration_seconds))
-        .bind(r.and_then(|r| r.cost))
-        .bind(text(|r| &r.summary))
-        .bind(text(|r| &r.transcript))
-        .bind(text(|r| &r.outcome))
-        .bind(text(|r| &r.raw))
-        .bind(text(|r| &r.structured_data))
+    let settle = bind_settlement!(sqlx::query_scalar(SQL.as_str()), s, lead_id, attempt, now);
+    let done: i64 = bind_report!(settle, report)
         .bind(Uuid::now_v7())
         .bind(email.map(|e| e.kind))
         .bind(email.map(|e| &e.to))
