@@ -120,6 +120,11 @@ pub struct SettleFacts {
     pub booking_start_at: Option<Millis>,
 }
 
+/// [`SettleFacts`]' columns, read from the call log `c` and its lead `l`.
+const SETTLE_FACT_COLUMNS: &str = "c.booking_uid, COALESCE(c.opted_out, FALSE) AS opted_out, \
+     l.timezone, l.call_attempts, l.dial_failures, l.email, l.contact_name, l.company_name, \
+     l.booking_start_at";
+
 /// An email to queue with a settlement.
 #[derive(Debug, Clone)]
 pub struct QueuedEmail {
@@ -445,72 +450,72 @@ impl Store {
         report: Option<&super::call_logs::CallReport>,
         now: Millis,
     ) -> StoreResult<bool> {
-        if let Pools::Postgres(pool) = &self.pools
-            && !s.do_not_call
-            && !s.refund_attempt
-        {
-            let done = settle_in_one_statement(pool, lead_id, attempt, s, report, now).await?;
-            self.changes.bump(Topic::Leads);
-            self.changes.bump(Topic::Calls);
-            return Ok(done);
-        }
-        Ok(write!(self, notify Leads, Calls; pool => {
-            let mut tx = pool.begin().await?;
-            if report.is_some() {
-                static SQL: LazyLock<String> = LazyLock::new(|| {
-                    format!(
-                        "UPDATE call_logs SET {}, updated_at = $12 WHERE lead_id = $13 AND attempt = $14",
-                        report_columns(1)
+        let done = match &self.pools {
+            Pools::Postgres(pool) if !s.do_not_call && !s.refund_attempt => {
+                settle_in_one_statement(pool, lead_id, attempt, s, report, now).await?
+            }
+            // Opt-outs and refunds write the call log twice, which one statement cannot.
+            _ => write!(self, pool => {
+                let mut tx = pool.begin().await?;
+                if report.is_some() {
+                    static SQL: LazyLock<String> = LazyLock::new(|| {
+                        format!(
+                            "UPDATE call_logs SET {}, updated_at = $12 WHERE lead_id = $13 AND attempt = $14",
+                            report_columns(1)
+                        )
+                    });
+                    bind_report!(sqlx::query(SQL.as_str()), report)
+                        .bind(now)
+                        .bind(lead_id)
+                        .bind(attempt)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let done = bind_settlement!(sqlx::query(SETTLE_LEAD), s, lead_id, attempt, now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                // An opt-out is honoured even when the lead has moved on (a person changed it
+                // during the call, or another report settled it first).
+                if s.do_not_call {
+                    sqlx::query(
+                        "INSERT INTO dnc (phone, source, note, created_at) SELECT phone, 'call', 'opted out', $1 \
+                         FROM leads WHERE id = $2 ON CONFLICT (phone) DO NOTHING",
                     )
-                });
-                bind_report!(sqlx::query(SQL.as_str()), report)
+                    .bind(now).bind(lead_id).execute(&mut *tx).await?;
+                }
+                if done == 1 && let Some(email) = &s.email {
+                    // Once per lead, kind and requeue cycle: a repeated settlement queues nothing.
+                    sqlx::query(
+                        "INSERT INTO email_outbox (id, lead_id, kind, cycle, to_email, subject, body, status, next_attempt_at, \
+                         created_at, updated_at) SELECT $1, id, $2, email_cycle, $3, $4, $5, 'pending', $6, $6, $6 FROM leads \
+                         WHERE id = $7 ON CONFLICT (lead_id, kind, cycle) DO NOTHING",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(email.kind)
+                    .bind(&email.to)
+                    .bind(&email.subject)
+                    .bind(&email.body)
                     .bind(now)
                     .bind(lead_id)
-                    .bind(attempt)
                     .execute(&mut *tx)
                     .await?;
-            }
-            let done = bind_settlement!(sqlx::query(SETTLE_LEAD), s, lead_id, attempt, now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            // An opt-out is honoured even when the lead has moved on (a person changed it during
-            // the call, or another report settled it first).
-            if s.do_not_call {
-                sqlx::query(
-                    "INSERT INTO dnc (phone, source, note, created_at) SELECT phone, 'call', 'opted out', $1 \
-                     FROM leads WHERE id = $2 ON CONFLICT (phone) DO NOTHING",
-                )
-                .bind(now).bind(lead_id).execute(&mut *tx).await?;
-            }
-            if done == 1 && let Some(email) = &s.email {
-                // Once per lead, kind and requeue cycle: a repeated settlement queues nothing.
-                sqlx::query(
-                    "INSERT INTO email_outbox (id, lead_id, kind, cycle, to_email, subject, body, status, next_attempt_at, \
-                     created_at, updated_at) SELECT $1, id, $2, email_cycle, $3, $4, $5, 'pending', $6, $6, $6 FROM leads \
-                     WHERE id = $7 ON CONFLICT (lead_id, kind, cycle) DO NOTHING",
-                )
-                .bind(Uuid::now_v7())
-                .bind(email.kind)
-                .bind(&email.to)
-                .bind(&email.subject)
-                .bind(&email.body)
-                .bind(now)
-                .bind(lead_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            if done == 1 {
-                sqlx::query("DELETE FROM dial_slots WHERE lead_id = $1").bind(lead_id).execute(&mut *tx).await?;
-            }
-            if done == 1 && s.refund_attempt {
-                // The attempt never reached anyone: its number is free for the next try.
-                sqlx::query("DELETE FROM call_logs WHERE lead_id = $1 AND attempt = $2 AND vapi_call_id IS NULL")
-                    .bind(lead_id).bind(attempt).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            done == 1
-        }))
+                }
+                if done == 1 {
+                    sqlx::query("DELETE FROM dial_slots WHERE lead_id = $1").bind(lead_id).execute(&mut *tx).await?;
+                }
+                if done == 1 && s.refund_attempt {
+                    // The attempt never reached anyone: its number is free for the next try.
+                    sqlx::query("DELETE FROM call_logs WHERE lead_id = $1 AND attempt = $2 AND vapi_call_id IS NULL")
+                        .bind(lead_id).bind(attempt).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                done == 1
+            }),
+        };
+        self.changes.bump(Topic::Leads);
+        self.changes.bump(Topic::Calls);
+        Ok(done)
     }
 
     /// Leads in `calling` since before `cutoff`, and those claimed before `unconfirmed`
@@ -534,11 +539,13 @@ impl Store {
 
     /// Everything settling a call needs to know about it and its lead, in one read.
     pub async fn settle_facts(&self, lead_id: Uuid, attempt: i64) -> StoreResult<SettleFacts> {
-        read!(self, pool => sqlx::query_as::<_, SettleFacts>(
-            "SELECT c.booking_uid, COALESCE(c.opted_out, FALSE) AS opted_out, l.timezone, l.call_attempts, \
-             l.dial_failures, l.email, l.contact_name, l.company_name, l.booking_start_at \
-             FROM leads l LEFT JOIN call_logs c ON c.lead_id = l.id AND c.attempt = $2 WHERE l.id = $1",
-        )
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {SETTLE_FACT_COLUMNS} FROM leads l \
+                 LEFT JOIN call_logs c ON c.lead_id = l.id AND c.attempt = $2 WHERE l.id = $1"
+            )
+        });
+        read!(self, pool => sqlx::query_as::<_, SettleFacts>(SQL.as_str())
         .bind(lead_id)
         .bind(attempt)
         .fetch_optional(pool)
@@ -559,11 +566,13 @@ impl Store {
             #[sqlx(flatten)]
             facts: SettleFacts,
         }
-        let found: Option<Located> = read!(self, pool => sqlx::query_as::<_, Located>(
-            "SELECT c.lead_id, c.attempt, c.booking_uid, COALESCE(c.opted_out, FALSE) AS opted_out, \
-             l.timezone, l.call_attempts, l.dial_failures, l.email, l.contact_name, l.company_name, \
-             l.booking_start_at FROM call_logs c JOIN leads l ON l.id = c.lead_id WHERE c.vapi_call_id = $1",
-        )
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT c.lead_id, c.attempt, {SETTLE_FACT_COLUMNS} \
+                 FROM call_logs c JOIN leads l ON l.id = c.lead_id WHERE c.vapi_call_id = $1"
+            )
+        });
+        let found: Option<Located> = read!(self, pool => sqlx::query_as::<_, Located>(SQL.as_str())
         .bind(vapi_call_id)
         .fetch_optional(pool)
         .await?);
