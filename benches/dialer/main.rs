@@ -51,6 +51,21 @@ impl Setup {
         .unwrap();
     }
 
+    /// Every row `sql` answers.
+    pub async fn rows<T>(&mut self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        match self {
+            Setup::Sqlite(c) => sqlx::query_as(sql).fetch_all(c).await,
+            Setup::Postgres(c) => sqlx::query_as(sql).fetch_all(c).await,
+        }
+        .unwrap()
+    }
+
     /// The single number `sql` answers.
     pub async fn number(&mut self, sql: &str) -> Result<i64, sqlx::Error> {
         match self {
@@ -111,19 +126,14 @@ impl Env {
                 }
             }
             Engine::Postgres => {
-                use sqlx::{Connection, Executor};
-                let mut admin = sqlx::PgConnection::connect(&self.pg_admin)
+                let mut admin = Setup::connect(engine, &self.pg_admin)
                     .await
                     .expect("BENCH_DATABASE_URL must reach a PostgreSQL superuser");
                 let db = format!("bench_{name}");
                 admin
-                    .execute(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)").as_str())
-                    .await
-                    .unwrap();
-                admin
-                    .execute(format!("CREATE DATABASE \"{db}\"").as_str())
-                    .await
-                    .unwrap();
+                    .exec(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                    .await;
+                admin.exec(&format!("CREATE DATABASE \"{db}\"")).await;
             }
         }
         self.db_url(engine, name)

@@ -12,11 +12,10 @@ use std::{
 
 use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor};
 use uuid::Uuid;
 
 use crate::{
-    Engine, Env,
+    Engine, Env, Setup,
     server::{Server, VAPI_SECRET},
     stats::{Figure, Samples, Target},
 };
@@ -47,31 +46,22 @@ async fn calls_in_progress(engine: Engine, url: &str, n: usize) -> Vec<(Uuid, i6
          WHERE status = 'calling' AND NOT EXISTS (SELECT 1 FROM dial_slots s WHERE s.lead_id = l.id)"
     );
     let list = "SELECT l.id, l.call_seq, c.vapi_call_id FROM leads l JOIN call_logs c ON c.lead_id = l.id AND c.attempt = l.call_seq WHERE l.status = 'calling'";
-    match engine {
-        Engine::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-            c.execute(claim.as_str()).await.unwrap();
-            c.execute(logs.as_str()).await.unwrap();
-            c.execute(slots.as_str()).await.unwrap();
-            sqlx::query_as(list).fetch_all(&mut c).await.unwrap()
-        }
-        Engine::Postgres => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            c.execute(claim.as_str()).await.unwrap();
-            c.execute(logs.as_str()).await.unwrap();
-            c.execute(slots.as_str()).await.unwrap();
-            c.execute("VACUUM ANALYZE leads").await.unwrap();
-            c.execute("VACUUM ANALYZE call_logs").await.unwrap();
-            // This setup writes hundreds of MB of WAL (20,000 leads through 15 indexes, the
-            // vacuum), so with PostgreSQL's default max_wal_size a checkpoint now and then
-            // started in the middle of a run, and the full-page writes after it halved that
-            // run. Checkpointing here starts every run the same way: just after a checkpoint,
-            // paying every first-touch full-page write (the dearer part of the cycle a
-            // sustained load lives in).
-            c.execute("CHECKPOINT").await.unwrap();
-            sqlx::query_as(list).fetch_all(&mut c).await.unwrap()
-        }
+    let mut db = Setup::open(engine, url).await;
+    for sql in [&claim, &logs, &slots] {
+        db.exec(sql).await;
     }
+    if engine == Engine::Postgres {
+        db.exec("VACUUM ANALYZE leads").await;
+        db.exec("VACUUM ANALYZE call_logs").await;
+        // This setup writes hundreds of MB of WAL (20,000 leads through 15 indexes, the
+        // vacuum), so with PostgreSQL's default max_wal_size a checkpoint now and then
+        // started in the middle of a run, and the full-page writes after it halved that
+        // run. Checkpointing here starts every run the same way: just after a checkpoint,
+        // paying every first-touch full-page write (the dearer part of the cycle a
+        // sustained load lives in).
+        db.exec("CHECKPOINT").await;
+    }
+    db.rows(list).await
 }
 
 fn report(lead: Uuid, attempt: i64, call_id: &str) -> Value {
